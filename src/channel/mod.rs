@@ -1,0 +1,2 @@
+//! One worker's IPC channel.
+pub mod v8;

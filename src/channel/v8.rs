@@ -1,0 +1,1 @@
+//! The subset of V8 value serialization that internal messages use.
