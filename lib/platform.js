@@ -1,17 +1,17 @@
 'use strict';
 // The platform triple napi-rs uses to name prebuilt binaries.
-const { familySync } = (() => {
-  try {
-    return { familySync: () => (process.report.getReport().header.glibcVersionRuntime ? 'gnu' : 'musl') };
-  } catch {
-    return { familySync: () => 'gnu' };
-  }
-})();
 
+function libc() {
+  if (process.platform !== 'linux') return '';
+  const report = process.report && process.report.getReport();
+  const header = report && (typeof report === 'string' ? JSON.parse(report).header : report.header);
+  return header && header.glibcVersionRuntime ? '-gnu' : '-musl';
+}
+
+let triple;
 function platformTriple() {
-  const { platform, arch } = process;
-  if (platform === 'linux') return `linux-${arch}-${familySync()}`;
-  return `${platform}-${arch}`;
+  if (triple === undefined) triple = `${process.platform}-${process.arch}${libc()}`;
+  return triple;
 }
 
 function bindingFileName() {

@@ -1,2 +1,286 @@
-//! rust-cluster: the cluster primary, in Rust, behind a small N-API surface.
+//! rust-cluster: the cluster primary in Rust. This file is the N-API
+//! surface only: a `Primary` object that JS drives with commands, and one
+//! callback through which the engine reports events, in order.
+
 pub mod channel;
+pub mod primary;
+pub mod protocol;
+pub mod registry;
+pub mod scheduler;
+pub mod server;
+
+use std::collections::HashMap;
+use std::os::fd::{IntoRawFd, OwnedFd};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use napi::bindgen_prelude::{Buffer, Function};
+use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
+use napi::{Env, Error, Result, Status};
+use napi_derive::napi;
+use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
+use tokio::sync::mpsc;
+
+use channel::framing::Mode;
+use primary::{Command, Event, EventSink};
+use scheduler::Policy;
+
+/// An engine event as JS receives it.
+#[napi(object)]
+pub struct ChannelEvent {
+    /// `message`, `written` or `closed`.
+    pub kind: String,
+    pub worker: u32,
+    pub payload: Option<Buffer>,
+    /// A descriptor that came with the message; JS now owns it.
+    pub fd: Option<i32>,
+    pub internal: Option<bool>,
+    pub ticket: Option<u32>,
+    pub error: Option<String>,
+}
+
+impl From<Event> for ChannelEvent {
+    fn from(event: Event) -> Self {
+        let blank = |kind: &str, worker| ChannelEvent {
+            kind: kind.to_string(),
+            worker,
+            payload: None,
+            fd: None,
+            internal: None,
+            ticket: None,
+            error: None,
+        };
+        match event {
+            Event::Message {
+                worker,
+                payload,
+                fd,
+                internal,
+            } => ChannelEvent {
+                payload: Some(payload.into()),
+                fd: fd.map(IntoRawFd::into_raw_fd),
+                internal: Some(internal),
+                ..blank("message", worker)
+            },
+            Event::Written {
+                worker,
+                ticket,
+                error,
+            } => ChannelEvent {
+                ticket: Some(ticket),
+                error,
+                ..blank("written", worker)
+            },
+            Event::Closed { worker, error } => ChannelEvent {
+                error,
+                ..blank("closed", worker)
+            },
+        }
+    }
+}
+
+type EventCallback = ThreadsafeFunction<Event, (), ChannelEvent, Status, false, true>;
+
+struct JsSink(Arc<EventCallback>);
+
+impl EventSink for JsSink {
+    fn emit(&self, event: Event) {
+        // If JS is gone the event is dropped, and with it any descriptor.
+        let _ = self.0.call(event, ThreadsafeFunctionCallMode::NonBlocking);
+    }
+}
+
+/// Bytes of user messages queued per worker, for `send()`'s return value.
+const BACKPRESSURE_BYTES: usize = 65536 * 2;
+
+#[napi]
+pub struct Primary {
+    commands: mpsc::UnboundedSender<Command>,
+    queued: Mutex<HashMap<u32, Arc<AtomicUsize>>>,
+    callback: Arc<EventCallback>,
+    referenced: bool,
+}
+
+fn closed_error() -> Error {
+    Error::new(
+        Status::GenericFailure,
+        "rust-cluster: the I/O thread has stopped",
+    )
+}
+
+#[napi]
+impl Primary {
+    /// Start the I/O thread. `onEvent` receives every engine event, in order.
+    #[napi(constructor)]
+    pub fn new(on_event: Function<'_, ChannelEvent, ()>) -> Result<Self> {
+        let callback = Arc::new(
+            on_event
+                .build_threadsafe_function::<Event>()
+                .callee_handled::<false>()
+                .weak::<true>()
+                .build_callback(|ctx| Ok(ChannelEvent::from(ctx.value)))?,
+        );
+        let (commands, receiver) = mpsc::unbounded_channel();
+        let sink = JsSink(callback.clone());
+        std::thread::Builder::new()
+            .name("rust-cluster-io".into())
+            .spawn(move || {
+                let runtime = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(runtime) => runtime,
+                    Err(e) => return eprintln!("rust-cluster: cannot start the I/O runtime: {e}"),
+                };
+                let local = tokio::task::LocalSet::new();
+                local.block_on(&runtime, primary::run(receiver, Box::new(sink)));
+            })
+            .map_err(|e| {
+                Error::from_reason(format!("rust-cluster: cannot start the I/O thread: {e}"))
+            })?;
+        Ok(Primary {
+            commands,
+            queued: Mutex::new(HashMap::new()),
+            callback,
+            referenced: false,
+        })
+    }
+
+    fn command(&self, command: Command) -> Result<()> {
+        self.commands.send(command).map_err(|_| closed_error())
+    }
+
+    /// Create a worker's channel. Returns the child's end, for the spawn
+    /// stdio array; the caller closes it once the child is spawned.
+    #[napi]
+    pub fn open_channel(&self, worker: u32, advanced: bool) -> Result<i32> {
+        let (ours, theirs) = socketpair(
+            AddressFamily::Unix,
+            SockType::Stream,
+            None,
+            SockFlag::SOCK_CLOEXEC,
+        )
+        .map_err(|e| Error::from_reason(format!("socketpair: {e}")))?;
+        nix::fcntl::fcntl(
+            &ours,
+            nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
+        )
+        .map_err(|e| Error::from_reason(format!("fcntl: {e}")))?;
+        let queued = Arc::new(AtomicUsize::new(0));
+        if let Ok(mut map) = self.queued.lock() {
+            map.insert(worker, queued.clone());
+        }
+        self.command(Command::Open {
+            worker,
+            sock: ours,
+            mode: Mode::from_advanced(advanced),
+            queued,
+        })?;
+        Ok(theirs.into_raw_fd())
+    }
+
+    /// Queue an already framed message (and a descriptor to pass, which is
+    /// duplicated here so the caller may close its own). Returns false when
+    /// the worker is far behind, like `subprocess.send()`.
+    #[napi]
+    pub fn send(
+        &self,
+        worker: u32,
+        frame: Buffer,
+        fd: Option<i32>,
+        ticket: Option<u32>,
+    ) -> Result<bool> {
+        let fd = fd.map(duplicate).transpose()?;
+        let bytes = frame.to_vec();
+        let total = match self
+            .queued
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&worker).cloned())
+        {
+            Some(queued) => queued.fetch_add(bytes.len(), Ordering::Relaxed) + bytes.len(),
+            None => 0,
+        };
+        self.command(Command::Send {
+            worker,
+            bytes,
+            fd,
+            ticket,
+        })?;
+        Ok(total < BACKPRESSURE_BYTES)
+    }
+
+    /// `worker.disconnect()`: tell the worker, and stop giving it connections.
+    #[napi]
+    pub fn disconnect_worker(&self, worker: u32) -> Result<()> {
+        self.command(Command::Disconnect { worker })
+    }
+
+    /// `worker.process.disconnect()`: close the channel once flushed.
+    #[napi]
+    pub fn close_channel(&self, worker: u32) -> Result<()> {
+        self.command(Command::CloseChannel { worker })
+    }
+
+    /// The worker's process exited.
+    #[napi]
+    pub fn worker_exited(&self, worker: u32) -> Result<()> {
+        if let Ok(mut map) = self.queued.lock() {
+            map.remove(&worker);
+        }
+        self.command(Command::Exited { worker })
+    }
+
+    /// `cluster.SCHED_NONE` (1) or `cluster.SCHED_RR` (2).
+    #[napi]
+    pub fn set_scheduling_policy(&self, policy: u32) -> Result<()> {
+        let policy = Policy::from_number(policy).ok_or_else(|| {
+            Error::new(
+                Status::InvalidArg,
+                format!("Bad cluster.schedulingPolicy: {policy}"),
+            )
+        })?;
+        self.command(Command::SetPolicy(policy))
+    }
+
+    /// The largest message a worker may send before it is disconnected.
+    #[napi]
+    pub fn set_max_message_bytes(&self, bytes: u32) -> Result<()> {
+        self.command(Command::SetMaxMessageBytes(bytes as usize))
+    }
+
+    /// Keep the event loop alive while channels are open (`true`), or not.
+    #[napi]
+    pub fn keep_alive(&mut self, env: Env, on: bool) -> Result<()> {
+        if on == self.referenced {
+            return Ok(());
+        }
+        // The I/O thread's sink shares this function, so ref/unref go
+        // through the raw N-API calls rather than `&mut` methods.
+        let raw = self.callback.raw();
+        // SAFETY: `raw` is a live threadsafe function owned by this object;
+        // ref/unref must be called on the JS thread, which `env` proves.
+        let status = unsafe {
+            if on {
+                napi::sys::napi_ref_threadsafe_function(env.raw(), raw)
+            } else {
+                napi::sys::napi_unref_threadsafe_function(env.raw(), raw)
+            }
+        };
+        if status != napi::sys::Status::napi_ok {
+            return Err(Error::from_reason("cannot change the event loop reference"));
+        }
+        self.referenced = on;
+        Ok(())
+    }
+}
+
+/// Take our own close-on-exec copy of a descriptor JS passes in.
+fn duplicate(fd: i32) -> Result<OwnedFd> {
+    channel::fdpass::duplicate_raw(fd).map_err(|e| {
+        Error::new(
+            Status::InvalidArg,
+            format!("cannot pass file descriptor {fd}: {e}"),
+        )
+    })
+}

@@ -1,2 +1,324 @@
-//! One worker's IPC channel.
+//! One worker's IPC channel, served on the primary's I/O thread: a reader
+//! task that splits frames and collects passed descriptors, and a writer task
+//! that sends in order and, like Node's `_handleQueue`, holds every later
+//! message back until the worker acknowledges a passed descriptor.
+
+pub mod fdpass;
+pub mod framing;
 pub mod v8;
+
+use std::cell::Cell;
+use std::collections::VecDeque;
+use std::io;
+use std::os::fd::{AsFd, OwnedFd};
+use std::rc::Rc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use nix::sys::socket::{shutdown, Shutdown};
+use tokio::io::unix::AsyncFd;
+use tokio::sync::mpsc;
+
+use crate::protocol::{self, Incoming};
+use framing::{Decoder, Mode};
+
+/// How often a descriptor is re-sent after NACKs before giving up
+/// (`MAX_HANDLE_RETRANSMISSIONS` in Node).
+const MAX_HANDLE_RETRANSMISSIONS: u32 = 3;
+/// Descriptors received ahead of their NODE_HANDLE message. libuv sends one
+/// per message; a peer that piles up more is misbehaving.
+const MAX_PENDING_FDS: usize = 16;
+
+/// Something to write to the worker.
+pub struct Outgoing {
+    pub bytes: Vec<u8>,
+    /// A descriptor to pass along; shared so the scheduler can keep the
+    /// connection until the worker says it accepted it.
+    pub fd: Option<Rc<OwnedFd>>,
+    /// Reported back through `ChannelEvents::written` once on the wire.
+    pub ticket: Option<u32>,
+    /// Bytes the sender added to the channel's `queued` counter for this
+    /// message (user messages from JS); subtracted once written.
+    pub accounted: usize,
+}
+
+enum WriterItem {
+    Message(Outgoing),
+    /// `process.disconnect()`: close once everything before it is written.
+    Close,
+}
+
+/// What the channel reports to its owner. Called on the I/O thread.
+pub trait ChannelEvents {
+    /// A cluster message (`cmd: 'NODE_CLUSTER'`), decoded.
+    fn cluster_message(&self, worker: u32, msg: v8::Value, raw: Vec<u8>);
+    /// Anything else for JS: user data, or other internal messages, with the
+    /// descriptor that came with it.
+    fn message(&self, worker: u32, raw: Vec<u8>, fd: Option<OwnedFd>, internal: bool);
+    /// A write finished (or failed).
+    fn written(&self, worker: u32, ticket: u32, error: Option<String>);
+    /// The channel is closed; `error` says why when it was not a clean EOF.
+    fn closed(&self, worker: u32, error: Option<String>);
+}
+
+/// The primary's end of one worker's channel.
+pub struct Channel {
+    queue: mpsc::UnboundedSender<WriterItem>,
+    open: Rc<Cell<bool>>,
+}
+
+impl Channel {
+    /// Serve `sock` (our end of the socket pair) on the current `LocalSet`.
+    pub fn spawn(
+        worker: u32,
+        sock: OwnedFd,
+        mode: Mode,
+        max_message: usize,
+        queued: Arc<AtomicUsize>,
+        events: Rc<dyn ChannelEvents>,
+    ) -> io::Result<Channel> {
+        let io = Rc::new(fdpass::register(sock)?);
+        let (queue_tx, queue_rx) = mpsc::unbounded_channel();
+        let (urgent_tx, urgent_rx) = mpsc::unbounded_channel();
+        let (ack_tx, ack_rx) = mpsc::unbounded_channel();
+        let open = Rc::new(Cell::new(true));
+
+        let writer = Writer {
+            worker,
+            io: io.clone(),
+            queue: queue_rx,
+            urgent: urgent_rx,
+            acks: ack_rx,
+            queued: queued.clone(),
+            events: events.clone(),
+        };
+        tokio::task::spawn_local(writer.run());
+
+        let reader = Reader {
+            worker,
+            io,
+            mode,
+            decoder: Decoder::new(mode, max_message),
+            fds: VecDeque::new(),
+            urgent: urgent_tx,
+            acks: ack_tx,
+            events,
+            open: open.clone(),
+        };
+        tokio::task::spawn_local(reader.run());
+
+        Ok(Channel {
+            queue: queue_tx,
+            open,
+        })
+    }
+
+    /// Queue a message. Returns it back if the writer has stopped.
+    pub fn send(&self, msg: Outgoing) -> Result<(), Outgoing> {
+        match self.queue.send(WriterItem::Message(msg)) {
+            Err(mpsc::error::SendError(WriterItem::Message(msg))) => Err(msg),
+            _ => Ok(()),
+        }
+    }
+
+    /// Close after everything queued so far is written.
+    pub fn close(&self) {
+        let _ = self.queue.send(WriterItem::Close);
+    }
+
+    pub fn is_open(&self) -> bool {
+        self.open.get()
+    }
+}
+
+struct Writer {
+    worker: u32,
+    io: Rc<AsyncFd<OwnedFd>>,
+    queue: mpsc::UnboundedReceiver<WriterItem>,
+    urgent: mpsc::UnboundedReceiver<Vec<u8>>,
+    acks: mpsc::UnboundedReceiver<bool>,
+    queued: Arc<AtomicUsize>,
+    events: Rc<dyn ChannelEvents>,
+}
+
+enum Step {
+    Item(Option<WriterItem>),
+    Urgent(Option<Vec<u8>>),
+}
+
+impl Writer {
+    async fn run(mut self) {
+        loop {
+            // Our own ACK/NACK replies jump the queue, as in Node: the worker
+            // may be waiting for them before it answers ours.
+            let step = tokio::select! {
+                biased;
+                urgent = self.urgent.recv() => Step::Urgent(urgent),
+                item = self.queue.recv() => Step::Item(item),
+            };
+            let result = match step {
+                Step::Urgent(Some(bytes)) => write_all(&self.io, &bytes, None).await,
+                Step::Urgent(None) | Step::Item(None) => break,
+                Step::Item(Some(WriterItem::Close)) => {
+                    let _ = shutdown(
+                        std::os::fd::AsRawFd::as_raw_fd(self.io.get_ref()),
+                        Shutdown::Both,
+                    );
+                    break;
+                }
+                Step::Item(Some(WriterItem::Message(msg))) => self.deliver(msg).await,
+            };
+            if result.is_err() {
+                // The reader sees the same failure and reports the close.
+                break;
+            }
+        }
+    }
+
+    async fn deliver(&mut self, msg: Outgoing) -> io::Result<()> {
+        let result = self.deliver_inner(&msg).await;
+        self.queued.fetch_sub(msg.accounted, Ordering::Relaxed);
+        if let Some(ticket) = msg.ticket {
+            let error = result.as_ref().err().map(|e| e.to_string());
+            self.events.written(self.worker, ticket, error);
+        }
+        result
+    }
+
+    async fn deliver_inner(&mut self, msg: &Outgoing) -> io::Result<()> {
+        let Some(fd) = &msg.fd else {
+            return write_all(&self.io, &msg.bytes, None).await;
+        };
+        // Forget acknowledgements nobody asked for (a confused peer), so they
+        // cannot release this descriptor early.
+        while self.acks.try_recv().is_ok() {}
+        let mut retransmissions = 0;
+        loop {
+            write_all(&self.io, &msg.bytes, Some(fd)).await?;
+            match self.wait_for_ack().await? {
+                true => return Ok(()),
+                false if retransmissions < MAX_HANDLE_RETRANSMISSIONS => retransmissions += 1,
+                false => return Ok(()),
+            }
+        }
+    }
+
+    /// Wait for the worker's ACK (true) or NACK (false), still writing our
+    /// own urgent replies meanwhile.
+    async fn wait_for_ack(&mut self) -> io::Result<bool> {
+        loop {
+            tokio::select! {
+                biased;
+                urgent = self.urgent.recv() => match urgent {
+                    Some(bytes) => write_all(&self.io, &bytes, None).await?,
+                    None => return Err(io::ErrorKind::BrokenPipe.into()),
+                },
+                ack = self.acks.recv() => {
+                    return ack.ok_or_else(|| io::ErrorKind::BrokenPipe.into());
+                }
+            }
+        }
+    }
+}
+
+async fn write_all(
+    io: &AsyncFd<OwnedFd>,
+    bytes: &[u8],
+    fd: Option<&Rc<OwnedFd>>,
+) -> io::Result<()> {
+    let mut offset = 0;
+    let mut pass = fd.map(|fd| fd.as_fd());
+    while offset < bytes.len() {
+        let mut guard = io.writable().await?;
+        match guard.try_io(|sock| {
+            fdpass::send_with_fd(sock.get_ref().as_fd(), &bytes[offset..], pass)
+                .map_err(io::Error::from)
+        }) {
+            Ok(Ok(n)) => {
+                offset += n;
+                pass = None;
+            }
+            Ok(Err(e)) => return Err(e),
+            Err(_would_block) => continue,
+        }
+    }
+    Ok(())
+}
+
+struct Reader {
+    worker: u32,
+    io: Rc<AsyncFd<OwnedFd>>,
+    mode: Mode,
+    decoder: Decoder,
+    fds: VecDeque<OwnedFd>,
+    urgent: mpsc::UnboundedSender<Vec<u8>>,
+    acks: mpsc::UnboundedSender<bool>,
+    events: Rc<dyn ChannelEvents>,
+    open: Rc<Cell<bool>>,
+}
+
+impl Reader {
+    async fn run(mut self) {
+        let error = self.read_loop().await.err();
+        self.open.set(false);
+        // Stop the writer: it may be waiting for an ACK that will never come.
+        drop(self.acks);
+        drop(self.urgent);
+        self.events.closed(self.worker, error);
+    }
+
+    async fn read_loop(&mut self) -> Result<(), String> {
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut received = Vec::new();
+        loop {
+            let mut guard = self.io.readable().await.map_err(|e| e.to_string())?;
+            let n = match guard.try_io(|sock| {
+                fdpass::recv_with_fds(sock.get_ref().as_fd(), &mut buf, &mut received)
+                    .map_err(io::Error::from)
+            }) {
+                Ok(Ok((0, _))) => return Ok(()),
+                Ok(Ok((n, truncated))) => {
+                    if truncated {
+                        return Err("worker sent more file descriptors than fit in one read".into());
+                    }
+                    n
+                }
+                Ok(Err(e)) if e.kind() == io::ErrorKind::ConnectionReset => return Ok(()),
+                Ok(Err(e)) => return Err(e.to_string()),
+                Err(_would_block) => continue,
+            };
+            self.fds.extend(received.drain(..));
+            if self.fds.len() > MAX_PENDING_FDS {
+                return Err("worker sent file descriptors without messages".into());
+            }
+            self.decoder.push(&buf[..n]);
+            while let Some(frame) = self.decoder.next_frame().map_err(|e| e.to_string())? {
+                self.dispatch(frame);
+            }
+        }
+    }
+
+    fn dispatch(&mut self, frame: Vec<u8>) {
+        match protocol::classify(self.mode, &frame) {
+            Incoming::HandleAck => {
+                let _ = self.acks.send(true);
+            }
+            Incoming::HandleNack => {
+                let _ = self.acks.send(false);
+            }
+            Incoming::Handle => {
+                // The descriptor arrived with this message's bytes; without
+                // one, ask the worker to send it again.
+                let fd = self.fds.pop_front();
+                let reply = protocol::handle_ack(fd.is_some());
+                let _ = self.urgent.send(protocol::encode(self.mode, &reply));
+                if fd.is_some() {
+                    self.events.message(self.worker, frame, fd, false);
+                }
+            }
+            Incoming::Cluster(value) => self.events.cluster_message(self.worker, value, frame),
+            Incoming::OtherInternal => self.events.message(self.worker, frame, None, true),
+            Incoming::User => self.events.message(self.worker, frame, None, false),
+        }
+    }
+}

@@ -1,0 +1,198 @@
+'use strict';
+// The cluster module as the primary sees it, after
+// lib/internal/cluster/primary.js: settings, fork, events. Connections,
+// server handles and the channel protocol live in Rust (src/primary.rs).
+const EventEmitter = require('node:events');
+const Worker = require('./worker');
+const errors = require('./errors');
+const { forkWorker, getEngine } = require('./process');
+
+const SCHED_NONE = 1;
+const SCHED_RR = 2;
+
+const cluster = new EventEmitter();
+const intercom = new EventEmitter();
+
+cluster.isWorker = false;
+cluster.isMaster = true;
+cluster.isPrimary = true;
+cluster.Worker = Worker;
+cluster.workers = {};
+cluster.settings = {};
+cluster.SCHED_NONE = SCHED_NONE;
+cluster.SCHED_RR = SCHED_RR;
+
+let ids = 0;
+let initialized = false;
+
+let schedulingPolicy = process.env.NODE_CLUSTER_SCHED_POLICY;
+if (schedulingPolicy === 'rr') schedulingPolicy = SCHED_RR;
+else if (schedulingPolicy === 'none') schedulingPolicy = SCHED_NONE;
+else schedulingPolicy = SCHED_RR;
+cluster.schedulingPolicy = schedulingPolicy;
+
+cluster.setupPrimary = function setupPrimary(options) {
+  const settings = {
+    args: process.argv.slice(2),
+    exec: process.argv[1],
+    execArgv: process.execArgv,
+    silent: false,
+    ...cluster.settings,
+    ...options,
+  };
+  // One V8 profile log per process, as node:cluster arranges.
+  if (settings.execArgv.some((s) => s.startsWith('--prof')) &&
+      !settings.execArgv.some((s) => s.startsWith('--logfile='))) {
+    settings.execArgv = [...settings.execArgv, '--logfile=v8-%p.log'];
+  }
+  cluster.settings = settings;
+
+  if (initialized === true) return process.nextTick(setupSettingsNT, settings);
+
+  initialized = true;
+  schedulingPolicy = cluster.schedulingPolicy; // Freeze policy.
+  if (schedulingPolicy !== SCHED_NONE && schedulingPolicy !== SCHED_RR) {
+    throw errors.internalAssertion(`Bad cluster.schedulingPolicy: ${schedulingPolicy}`);
+  }
+  getEngine().setSchedulingPolicy(schedulingPolicy);
+  process.nextTick(setupSettingsNT, settings);
+};
+
+cluster.setupMaster = cluster.setupPrimary;
+
+function setupSettingsNT(settings) {
+  cluster.emit('setup', settings);
+}
+
+const kInspectArgRegex = /--inspect(?:-brk|-port)?|--debug-port/;
+let debugPortOffset = 1;
+
+function isUsingInspector(execArgv) {
+  return execArgv.some((arg) => kInspectArgRegex.test(arg)) ||
+    kInspectArgRegex.test(process.env.NODE_OPTIONS);
+}
+
+function getInspectPort(inspectPort) {
+  if (typeof inspectPort === 'function') {
+    inspectPort = inspectPort();
+  } else if (inspectPort == null) {
+    inspectPort = process.debugPort + debugPortOffset;
+    if (inspectPort > 65535) inspectPort = inspectPort - 65535 + 1024 - 1;
+    debugPortOffset++;
+  }
+  if ((typeof inspectPort !== 'number' && typeof inspectPort !== 'string') ||
+      (typeof inspectPort === 'string' && inspectPort.trim().length === 0) ||
+      +inspectPort !== (+inspectPort >>> 0) || inspectPort > 0xFFFF) {
+    throw errors.socketBadPort('Port', inspectPort, true);
+  }
+  return inspectPort | 0;
+}
+
+function createWorkerProcess(id, env) {
+  const workerEnv = { ...process.env, ...env, NODE_UNIQUE_ID: `${id}` };
+  const execArgv = [...cluster.settings.execArgv];
+  if (cluster.settings.inspectPort === null) {
+    throw errors.socketBadPort('Port', null, true);
+  }
+  if (isUsingInspector(cluster.settings.execArgv)) {
+    execArgv.push(`--inspect-port=${getInspectPort(cluster.settings.inspectPort)}`);
+  }
+  return forkWorker(id, cluster.settings, workerEnv, execArgv);
+}
+
+function removeWorker(worker) {
+  delete cluster.workers[worker.id];
+  if (Object.keys(cluster.workers).length === 0) intercom.emit('disconnect');
+}
+
+cluster.fork = function fork(env) {
+  cluster.setupPrimary();
+  const id = ++ids;
+  const workerProcess = createWorkerProcess(id, env);
+  const worker = new Worker({ id, process: workerProcess });
+
+  worker.on('message', function onMessage(message, handle) {
+    cluster.emit('message', this, message, handle);
+  });
+
+  worker.process.once('exit', (exitCode, signalCode) => {
+    // Keep the worker listed until it has disconnected too.
+    if (!worker.isConnected()) removeWorker(worker);
+    worker.exitedAfterDisconnect = !!worker.exitedAfterDisconnect;
+    worker.state = 'dead';
+    worker.emit('exit', exitCode, signalCode);
+    cluster.emit('exit', worker, exitCode, signalCode);
+  });
+
+  worker.process.once('disconnect', () => {
+    if (worker.isDead()) removeWorker(worker);
+    worker.exitedAfterDisconnect = !!worker.exitedAfterDisconnect;
+    worker.state = 'disconnected';
+    worker.emit('disconnect');
+    cluster.emit('disconnect', worker);
+  });
+
+  worker.process.on('internalMessage', (message, handle) => onInternalMessage(worker, message, handle));
+  process.nextTick(emitForkNT, worker);
+  cluster.workers[worker.id] = worker;
+  return worker;
+};
+
+function emitForkNT(worker) {
+  cluster.emit('fork', worker);
+}
+
+cluster.disconnect = function disconnect(cb) {
+  const workers = Object.values(cluster.workers);
+  if (workers.length === 0) {
+    process.nextTick(() => intercom.emit('disconnect'));
+  } else {
+    for (const worker of workers) {
+      if (worker.isConnected()) worker.disconnect();
+    }
+  }
+  if (typeof cb === 'function') intercom.once('disconnect', cb);
+};
+
+// Lifecycle messages the Rust engine passes up; the rest of the protocol
+// (queryServer, close, newconn replies) never leaves Rust.
+function onInternalMessage(worker, message) {
+  if (message.cmd !== 'NODE_CLUSTER') return;
+  switch (message.act) {
+    case 'online':
+      worker.state = 'online';
+      worker.emit('online');
+      cluster.emit('online', worker);
+      break;
+    case 'listening': {
+      const info = {
+        addressType: message.addressType,
+        address: message.address,
+        port: message.port,
+        fd: message.fd,
+      };
+      worker.state = 'listening';
+      worker.emit('listening', info);
+      cluster.emit('listening', worker, info);
+      break;
+    }
+    case 'exitedAfterDisconnect':
+      worker.exitedAfterDisconnect = true;
+      break;
+    default:
+  }
+}
+
+Worker.prototype.disconnect = function disconnect() {
+  this.exitedAfterDisconnect = true;
+  if (this.process.connected) getEngine().disconnectWorker(this.id);
+  removeWorker(this);
+  return this;
+};
+
+Worker.prototype.destroy = function destroy(signo) {
+  const signal = signo || 'SIGTERM';
+  this.process.kill(signal);
+};
+
+module.exports = cluster;

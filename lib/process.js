@@ -1,0 +1,262 @@
+'use strict';
+// Spawning a worker, and the IPC half of its ChildProcess. The process is a
+// real ChildProcess from child_process.spawn (pid, kill, exit, stdio); its
+// channel is served by the Rust engine, so `send`, `connected`,
+// `disconnect` and the `message` / `internalMessage` / `disconnect` events
+// are supplied here, with the semantics of Node's setupChannel.
+const { spawn } = require('node:child_process');
+const fs = require('node:fs');
+const util = require('node:util');
+const binding = require('./binding');
+const serialization = require('./serialization');
+const handles = require('./handles');
+const errors = require('./errors');
+
+const channels = new Map();
+let engine = null;
+let openChannels = 0;
+
+function getEngine() {
+  if (engine === null) engine = new binding.Primary(dispatch);
+  return engine;
+}
+
+function dispatch(event) {
+  const channel = channels.get(event.worker);
+  if (channel === undefined) {
+    if (event.fd != null) fs.closeSync(event.fd);
+    return;
+  }
+  channel.onEvent(event);
+}
+
+function writeError(error) {
+  if (/^\d+$/.test(error)) {
+    const errno = -Number(error);
+    const code = util.getSystemErrorName(errno);
+    const ex = new Error(`write ${code}`);
+    Object.assign(ex, { errno, code, syscall: 'write' });
+    return ex;
+  }
+  return new Error(`write ${error}`);
+}
+
+class Channel {
+  constructor(id, child, mode) {
+    this.id = id;
+    this.child = child;
+    this.codec = serialization[mode];
+    this.tickets = new Map();
+    this.nextTicket = 1;
+    this.open = true;
+    channels.set(id, this);
+    if (++openChannels === 1) getEngine().keepAlive(true);
+    this.install();
+  }
+
+  install() {
+    const channel = this;
+    const child = this.child;
+    child.connected = true;
+    child.channel = { ref() {}, unref() {} };
+
+    child.send = function send(message, handle, options, callback) {
+      if (typeof handle === 'function') {
+        callback = handle;
+        handle = undefined;
+        options = undefined;
+      } else if (typeof options === 'function') {
+        callback = options;
+        options = undefined;
+      } else if (options !== undefined) {
+        if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+          throw errors.invalidArgType('options', 'Object', options);
+        }
+      }
+      options = { swallowErrors: false, ...options };
+      if (this.connected) return channel.send(message, handle, options, callback);
+      const ex = errors.ipcChannelClosed();
+      if (typeof callback === 'function') process.nextTick(callback, ex);
+      else process.nextTick(() => this.emit('error', ex));
+      return false;
+    };
+
+    child.disconnect = function disconnect() {
+      if (!this.connected) {
+        this.emit('error', errors.ipcDisconnected());
+        return;
+      }
+      this.connected = false;
+      getEngine().closeChannel(channel.id);
+    };
+  }
+
+  send(message, handle, options, callback) {
+    if (message === undefined) throw errors.missingArgs('message');
+    const type = typeof message;
+    if (type !== 'string' && type !== 'object' && type !== 'number' && type !== 'boolean') {
+      throw errors.invalidArgType('message', ['string', 'object', 'number', 'boolean'], message);
+    }
+    let fd = null;
+    let release = null;
+    if (handle) {
+      const wrapper = { cmd: 'NODE_HANDLE', type: null, msg: message };
+      const prepared = handles.prepare(wrapper, handle, options);
+      wrapper.type = prepared.type;
+      if (prepared.fd == null) {
+        message = wrapper.msg;
+      } else {
+        message = wrapper;
+        fd = prepared.fd;
+        release = prepared.release;
+      }
+    }
+    const frame = this.codec.encode(message);
+    let ticket;
+    if (typeof callback === 'function' || !options.swallowErrors) {
+      ticket = this.nextTicket++;
+      this.tickets.set(ticket, { callback, swallowErrors: options.swallowErrors });
+    }
+    const fast = getEngine().send(this.id, frame, fd, ticket);
+    if (release) release();
+    return fast;
+  }
+
+  onEvent(event) {
+    switch (event.kind) {
+      case 'message': return this.onMessage(event);
+      case 'written': return this.onWritten(event);
+      case 'closed': return this.onClosed(event);
+      default:
+    }
+  }
+
+  onMessage({ payload, fd, internal }) {
+    let message;
+    try {
+      message = this.codec.decode(payload);
+    } catch (err) {
+      if (fd != null) fs.closeSync(fd);
+      this.protocolError(`invalid message on the IPC channel: ${err.message}`);
+      return;
+    }
+    if (fd != null) {
+      handles.receive(message, fd, (handle) => this.deliver(message.msg, handle, isInternal(message.msg)));
+      return;
+    }
+    this.deliver(message, undefined, internal || isInternal(message));
+  }
+
+  deliver(message, handle, internal) {
+    if (!this.open) return;
+    const child = this.child;
+    process.nextTick(() => child.emit(internal ? 'internalMessage' : 'message', message, handle));
+  }
+
+  onWritten({ ticket, error }) {
+    const entry = this.tickets.get(ticket);
+    if (entry === undefined) return;
+    this.tickets.delete(ticket);
+    const ex = error ? writeError(error) : null;
+    if (typeof entry.callback === 'function') entry.callback(ex);
+    else if (ex && !entry.swallowErrors) this.child.emit('error', ex);
+  }
+
+  protocolError(message) {
+    this.child.emit('error', errors.channelProtocol(message));
+    if (this.child.connected) this.child.disconnect();
+  }
+
+  onClosed({ error }) {
+    channels.delete(this.id);
+    this.open = false;
+    this.tickets.clear();
+    if (--openChannels === 0) getEngine().keepAlive(false);
+    const child = this.child;
+    const wasConnected = child.connected;
+    child.connected = false;
+    child.channel = null;
+    if (error && wasConnected) child.emit('error', errors.channelProtocol(error));
+    child.emit('disconnect');
+  }
+}
+
+function isInternal(message) {
+  return message !== null && typeof message === 'object' && typeof message.cmd === 'string' &&
+    message.cmd.length > 5 && message.cmd.startsWith('NODE_');
+}
+
+function stdioWithChannel(settings) {
+  let stdio = settings.stdio;
+  if (typeof stdio === 'string') {
+    switch (stdio) {
+      case 'ignore': case 'overlapped': case 'pipe': stdio = [stdio, stdio, stdio, 'ipc']; break;
+      case 'inherit': stdio = [0, 1, 2, 'ipc']; break;
+      default: throw errors.invalidArgValue('stdio', stdio);
+    }
+  } else if (!Array.isArray(stdio)) {
+    stdio = settings.silent ? ['pipe', 'pipe', 'pipe', 'ipc'] : [0, 1, 2, 'ipc'];
+  } else if (!stdio.includes('ipc')) {
+    throw errors.ipcRequired('options.stdio');
+  } else if (stdio.indexOf('ipc') !== stdio.lastIndexOf('ipc')) {
+    throw errors.ipcOnePipe();
+  }
+  return [...stdio];
+}
+
+function validatePath(value, name) {
+  if (value instanceof URL) value = require('node:url').fileURLToPath(value);
+  if (typeof value !== 'string' && !(value instanceof Uint8Array)) {
+    throw errors.invalidArgType(name, ['string', 'Buffer', 'URL'], value);
+  }
+  if (String(value).includes('\u0000')) {
+    throw errors.invalidArgValue(name, value, 'must be a string, Uint8Array, or URL without null bytes');
+  }
+  return value;
+}
+
+function checkNullBytes(list, name) {
+  list.forEach((arg, i) => {
+    if (typeof arg === 'string' && arg.includes('\u0000')) {
+      throw errors.invalidArgValue(`${name}[${i}]`, arg, 'must be a string without null bytes');
+    }
+  });
+}
+
+/**
+ * `child_process.fork(exec, args, options)` as cluster calls it, with the
+ * IPC channel served by Rust instead of libuv.
+ */
+function forkWorker(id, settings, env, execArgv) {
+  const modulePath = validatePath(settings.exec, 'modulePath');
+  let args = settings.args;
+  if (args == null) args = [];
+  else if (!Array.isArray(args)) throw errors.invalidArgType('args', 'Array', args);
+  checkNullBytes(execArgv, 'options.execArgv');
+  const stdio = stdioWithChannel(settings);
+  // spawn() below validates `serialization` with Node's own error.
+  const mode = settings.serialization === 'advanced' ? 'advanced' : 'json';
+  const index = stdio.indexOf('ipc');
+  const childFd = getEngine().openChannel(id, mode === 'advanced');
+  stdio[index] = childFd;
+  let child;
+  try {
+    child = spawn(process.execPath, [...execArgv, modulePath, ...args], {
+      cwd: settings.cwd,
+      env: { ...env, NODE_CHANNEL_FD: `${index}`, NODE_CHANNEL_SERIALIZATION_MODE: mode },
+      serialization: settings.serialization,
+      windowsHide: settings.windowsHide,
+      stdio,
+      gid: settings.gid,
+      uid: settings.uid,
+      shell: false,
+    });
+  } finally {
+    fs.closeSync(childFd);
+  }
+  new Channel(id, child, mode); // eslint-disable-line no-new
+  child.once('exit', () => getEngine().workerExited(id));
+  return child;
+}
+
+module.exports = { forkWorker, getEngine };

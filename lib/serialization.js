@@ -1,0 +1,60 @@
+'use strict';
+// The two message encodings of Node's IPC channel, as
+// lib/internal/child_process/serialization.js defines them. Rust frames and
+// unframes; JS encodes and decodes message bodies so values come out exactly
+// as Node's own channel would give them.
+const v8 = require('node:v8');
+const { isArrayBufferView } = require('node:util').types;
+
+const kArrayBufferViewTag = 0;
+const kNotArrayBufferViewTag = 1;
+
+class ChildProcessSerializer extends v8.DefaultSerializer {
+  _writeHostObject(object) {
+    if (isArrayBufferView(object)) {
+      this.writeUint32(kArrayBufferViewTag);
+      return super._writeHostObject(object);
+    }
+    this.writeUint32(kNotArrayBufferViewTag);
+    this.writeValue({ ...object });
+  }
+}
+
+class ChildProcessDeserializer extends v8.DefaultDeserializer {
+  _readHostObject() {
+    const tag = this.readUint32();
+    if (tag === kArrayBufferViewTag) return super._readHostObject();
+    if (tag !== kNotArrayBufferViewTag) throw new Error(`Unknown host object tag ${tag}`);
+    return this.readValue();
+  }
+}
+
+const json = {
+  /** A whole frame, newline included. */
+  encode(message) {
+    return Buffer.from(`${JSON.stringify(message)}\n`, 'utf8');
+  },
+  /** A frame's body (no newline). */
+  decode(body) {
+    return JSON.parse(body.toString('utf8'));
+  },
+};
+
+const advanced = {
+  encode(message) {
+    const ser = new ChildProcessSerializer();
+    ser.writeRawBytes(Buffer.allocUnsafe(4));
+    ser.writeHeader();
+    ser.writeValue(message);
+    const out = ser.releaseBuffer();
+    out.writeUInt32BE(out.length - 4, 0);
+    return out;
+  },
+  decode(body) {
+    const des = new ChildProcessDeserializer(body);
+    des.readHeader();
+    return des.readValue();
+  },
+};
+
+module.exports = { json, advanced };

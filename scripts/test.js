@@ -1,0 +1,39 @@
+'use strict';
+// `npm test`: the Rust unit tests, then every test under __test__/ with
+// Node's test runner. Exits non-zero if either fails.
+const { spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
+
+const root = path.join(__dirname, '..');
+
+function run(cmd, args) {
+  console.log(`\n$ ${cmd} ${args.join(' ')}`);
+  const result = spawnSync(cmd, args, { cwd: root, stdio: 'inherit' });
+  if (result.error) {
+    console.error(`cannot run ${cmd}: ${result.error.message}`);
+    return 1;
+  }
+  return result.status === null ? 1 : result.status;
+}
+
+function testFiles(dir) {
+  const out = [];
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) {
+      if (entry.name !== 'fixtures' && entry.name !== 'helpers') out.push(...testFiles(full));
+    } else if (/\.test\.(c|m)?js$/.test(entry.name)) {
+      out.push(path.relative(root, full));
+    }
+  }
+  return out.sort();
+}
+
+const only = process.argv.slice(2);
+let failed = 0;
+if (!only.includes('--js-only')) failed |= run('cargo', ['test', '--lib', '--locked', '--quiet']);
+if (!only.includes('--rust-only')) {
+  failed |= run(process.execPath, ['--test', '--test-concurrency=2', ...testFiles(path.join(root, '__test__'))]);
+}
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,693 @@
+//! The primary's engine, on the I/O thread: it owns every worker channel and
+//! listening socket, answers the cluster protocol (`queryServer`, `close`,
+//! `newconn` replies, `exitedAfterDisconnect`) and runs the scheduler. JS
+//! sees only the cold path: lifecycle messages, user messages, closes.
+//! Mirrors `lib/internal/cluster/primary.js`.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::os::fd::OwnedFd;
+use std::path::{Component, Path, PathBuf};
+use std::rc::{Rc, Weak};
+use std::sync::atomic::AtomicUsize;
+use std::sync::Arc;
+
+use tokio::io::unix::AsyncFd;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use crate::channel::framing::{Mode, DEFAULT_MAX_MESSAGE_BYTES};
+use crate::channel::v8::Value;
+use crate::channel::{Channel, ChannelEvents, Outgoing};
+use crate::protocol::{self, number, string};
+use crate::registry::{Registry, WorkerEntry};
+use crate::scheduler::round_robin::RoundRobin;
+use crate::scheduler::Policy;
+use crate::server::{self, Bound, Kind, Query};
+
+/// What the engine tells JS. Delivered in order.
+pub enum Event {
+    /// A frame for JS: user data (`internal: false`, maybe wrapped in
+    /// `NODE_HANDLE` with `fd`), or a lifecycle message (`internal: true`).
+    Message {
+        worker: u32,
+        payload: Vec<u8>,
+        fd: Option<OwnedFd>,
+        internal: bool,
+    },
+    /// A message sent with a ticket reached the wire (or failed).
+    Written {
+        worker: u32,
+        ticket: u32,
+        error: Option<String>,
+    },
+    /// The channel closed; `error` when the worker misbehaved or I/O failed.
+    Closed { worker: u32, error: Option<String> },
+}
+
+pub trait EventSink {
+    fn emit(&self, event: Event);
+}
+
+/// What JS asks of the engine.
+pub enum Command {
+    Open {
+        worker: u32,
+        sock: OwnedFd,
+        mode: Mode,
+        queued: Arc<AtomicUsize>,
+    },
+    Send {
+        worker: u32,
+        bytes: Vec<u8>,
+        fd: Option<OwnedFd>,
+        ticket: Option<u32>,
+    },
+    /// `worker.disconnect()` in the primary.
+    Disconnect {
+        worker: u32,
+    },
+    /// `worker.process.disconnect()`: close the channel once flushed.
+    CloseChannel {
+        worker: u32,
+    },
+    /// The worker process exited.
+    Exited {
+        worker: u32,
+    },
+    SetPolicy(Policy),
+    SetMaxMessageBytes(usize),
+}
+
+type Conn = Rc<OwnedFd>;
+
+struct RoundRobinHandle {
+    rr: RoundRobin<Conn>,
+    sockname: Option<Value>,
+    data: Value,
+    accept: JoinHandle<()>,
+    /// Held so the socket (and a Unix path) live as long as the handle.
+    _bound: Rc<AsyncFd<Bound>>,
+}
+
+struct SharedHandle {
+    workers: Vec<u32>,
+    socket: Option<Bound>,
+    errno: i32,
+    /// `net.Native` or `dgram.Native`: how the worker should wrap the fd.
+    native_type: &'static str,
+    data: Value,
+}
+
+enum Handle {
+    RoundRobin(RoundRobinHandle),
+    Shared(SharedHandle),
+}
+
+impl Handle {
+    fn data_mut(&mut self) -> &mut Value {
+        match self {
+            Handle::RoundRobin(h) => &mut h.data,
+            Handle::Shared(h) => &mut h.data,
+        }
+    }
+
+    /// `handle.remove(worker)`: true when the handle is now unused and closed.
+    fn remove(&mut self, worker: u32) -> bool {
+        match self {
+            Handle::RoundRobin(h) => {
+                if !h.rr.remove(worker) {
+                    return false;
+                }
+                h.accept.abort();
+                drop(h.rr.drain());
+                true
+            }
+            Handle::Shared(h) => {
+                let before = h.workers.len();
+                h.workers.retain(|&w| w != worker);
+                if h.workers.len() == before || !h.workers.is_empty() {
+                    return false;
+                }
+                h.socket = None;
+                true
+            }
+        }
+    }
+}
+
+/// A connection handed to a worker, awaiting its `accepted` answer.
+struct InFlight {
+    key: Rc<str>,
+    worker: u32,
+    conn: Conn,
+}
+
+struct State {
+    policy: Policy,
+    max_message: usize,
+    /// `seq` of the messages the primary sends (one counter for all workers,
+    /// as in `cluster/utils.js`).
+    seq: u64,
+    workers: Registry,
+    handles: HashMap<Rc<str>, Handle>,
+    in_flight: HashMap<u64, InFlight>,
+}
+
+pub struct Engine {
+    state: RefCell<State>,
+    sink: Box<dyn EventSink>,
+    me: Weak<Engine>,
+}
+
+/// Run the engine until the command channel closes. Call inside a `LocalSet`.
+pub async fn run(mut commands: mpsc::UnboundedReceiver<Command>, sink: Box<dyn EventSink>) {
+    let engine = Rc::new_cyclic(|me| Engine {
+        state: RefCell::new(State {
+            policy: Policy::RoundRobin,
+            max_message: DEFAULT_MAX_MESSAGE_BYTES,
+            seq: 0,
+            workers: Registry::default(),
+            handles: HashMap::new(),
+            in_flight: HashMap::new(),
+        }),
+        sink,
+        me: me.clone(),
+    });
+    while let Some(command) = commands.recv().await {
+        engine.command(command);
+    }
+}
+
+impl Engine {
+    fn command(self: &Rc<Self>, command: Command) {
+        match command {
+            Command::Open {
+                worker,
+                sock,
+                mode,
+                queued,
+            } => self.open(worker, sock, mode, queued),
+            Command::Send {
+                worker,
+                bytes,
+                fd,
+                ticket,
+            } => {
+                let accounted = bytes.len();
+                let msg = Outgoing {
+                    bytes,
+                    fd: fd.map(Rc::new),
+                    ticket,
+                    accounted,
+                };
+                let refused = match self.state.borrow().workers.get(worker) {
+                    Some(entry) => entry.channel.send(msg).err(),
+                    None => Some(msg),
+                };
+                if let Some(Outgoing {
+                    ticket: Some(ticket),
+                    ..
+                }) = refused
+                {
+                    self.sink.emit(Event::Written {
+                        worker,
+                        ticket,
+                        error: Some("channel closed".into()),
+                    });
+                }
+            }
+            Command::Disconnect { worker } => {
+                let mut st = self.state.borrow_mut();
+                if let Some(entry) = st.workers.get_mut(worker) {
+                    entry.exited_after_disconnect = true;
+                }
+                st.send_cluster(worker, vec![("act".into(), string("disconnect"))]);
+                st.remove_worker_from_handles(worker);
+            }
+            Command::CloseChannel { worker } => {
+                if let Some(entry) = self.state.borrow().workers.get(worker) {
+                    entry.channel.close();
+                }
+            }
+            Command::Exited { worker } => {
+                self.state.borrow_mut().remove_worker_from_handles(worker)
+            }
+            Command::SetPolicy(policy) => self.state.borrow_mut().policy = policy,
+            Command::SetMaxMessageBytes(bytes) => self.state.borrow_mut().max_message = bytes,
+        }
+    }
+
+    fn open(self: &Rc<Self>, worker: u32, sock: OwnedFd, mode: Mode, queued: Arc<AtomicUsize>) {
+        let max = self.state.borrow().max_message;
+        let events: Rc<dyn ChannelEvents> = self.clone();
+        match Channel::spawn(worker, sock, mode, max, queued, events) {
+            Ok(channel) => self.state.borrow_mut().workers.insert(
+                worker,
+                WorkerEntry {
+                    channel,
+                    mode,
+                    exited_after_disconnect: false,
+                },
+            ),
+            Err(e) => self.sink.emit(Event::Closed {
+                worker,
+                error: Some(format!("cannot serve the IPC channel: {e}")),
+            }),
+        }
+    }
+
+    /// A round-robin listener accepted a connection.
+    fn on_connection(&self, key: &Rc<str>, conn: OwnedFd) {
+        let mut st = self.state.borrow_mut();
+        let next = match st.handles.get_mut(key) {
+            Some(Handle::RoundRobin(h)) => h.rr.distribute(Rc::new(conn)),
+            _ => return,
+        };
+        if let Some((worker, conn)) = next {
+            st.send_newconn(key, worker, conn);
+        }
+    }
+
+    fn query_server(self: &Rc<Self>, worker: u32, msg: &Value) {
+        let mut st = self.state.borrow_mut();
+        let Some(entry) = st.workers.get(worker) else {
+            return;
+        };
+        // Stop processing if the worker is already disconnecting.
+        if entry.exited_after_disconnect {
+            return;
+        }
+        let ack = msg.get("seq").cloned().unwrap_or(Value::Undefined);
+        let key: Rc<str> = protocol::server_key(msg).into();
+        let data = msg.get("data").cloned().unwrap_or(Value::Undefined);
+
+        if !st.handles.contains_key(&key) {
+            let Some(query) = Query::from_message(msg) else {
+                let errno = -(nix::errno::Errno::EINVAL as i32);
+                st.reply_query(worker, errno_value(errno), &key, ack, data, None);
+                return;
+            };
+            let path = (query.kind == Kind::Pipe)
+                .then(|| unix_path(query.address.as_deref().unwrap_or("")));
+            let handle = if st.policy != Policy::RoundRobin || query.is_udp() {
+                Handle::Shared(shared_handle(&query, path))
+            } else {
+                match server::listen_round_robin(&query, path) {
+                    Ok(bound) => match self.round_robin_handle(key.clone(), &query, bound) {
+                        Ok(h) => Handle::RoundRobin(h),
+                        Err(errno) => {
+                            return st.reply_query(
+                                worker,
+                                errno_value(errno),
+                                &key,
+                                ack,
+                                data,
+                                None,
+                            )
+                        }
+                    },
+                    // The handle is not kept: other workers get to retry.
+                    Err(errno) => {
+                        return st.reply_query(worker, errno_value(errno), &key, ack, data, None)
+                    }
+                }
+            };
+            st.handles.insert(key.clone(), handle);
+        }
+
+        let Some(handle) = st.handles.get_mut(&key) else {
+            return;
+        };
+        if !protocol::truthy(handle.data_mut()) {
+            *handle.data_mut() = data;
+        }
+        match handle {
+            Handle::RoundRobin(h) => {
+                h.rr.add(worker);
+                let data = h.data.clone();
+                let extra = h.sockname.clone().map(|s| ("sockname".to_string(), s));
+                st.reply_query(worker, Value::Null, &key, ack, data, extra);
+                st.handoff(&key, worker);
+            }
+            Handle::Shared(h) => {
+                if !h.workers.contains(&worker) {
+                    h.workers.push(worker);
+                }
+                let data = h.data.clone();
+                let errno = h.errno;
+                let native_type = h.native_type;
+                let fd = h.socket.as_ref().and_then(|b| b.fd.try_clone().ok());
+                if errno != 0 || fd.is_none() {
+                    st.handles.remove(&key);
+                    let errno = if errno != 0 {
+                        errno
+                    } else {
+                        -(nix::errno::Errno::EBADF as i32)
+                    };
+                    st.reply_query(worker, errno_value(errno), &key, ack, data, None);
+                } else {
+                    let seq = st.next_seq();
+                    let reply = protocol::cluster_message(
+                        query_reply_fields(number(0), &key, ack, data, None),
+                        seq,
+                    );
+                    st.send_value(
+                        worker,
+                        &protocol::handle_message(native_type, reply),
+                        fd.map(Rc::new),
+                    );
+                }
+            }
+        }
+    }
+
+    fn round_robin_handle(
+        self: &Rc<Self>,
+        key: Rc<str>,
+        query: &Query,
+        bound: Bound,
+    ) -> Result<RoundRobinHandle, i32> {
+        let sockname = if query.kind == Kind::Pipe {
+            None
+        } else {
+            server::sockname(&bound.fd)
+        };
+        let listener = Rc::new(
+            crate::channel::fdpass::register(bound)
+                .map_err(|e| -(e.raw_os_error().unwrap_or(nix::libc::EIO)))?,
+        );
+        let accept = tokio::task::spawn_local(accept_loop(self.me.clone(), key, listener.clone()));
+        Ok(RoundRobinHandle {
+            rr: RoundRobin::default(),
+            sockname,
+            data: Value::Undefined,
+            accept,
+            _bound: listener,
+        })
+    }
+
+    fn newconn_reply(&self, seq: u64, accepted: bool) -> bool {
+        let mut st = self.state.borrow_mut();
+        let Some(flight) = st.in_flight.remove(&seq) else {
+            return false;
+        };
+        if !accepted {
+            // The worker is shutting down: send the connection to another.
+            let next = match st.handles.get_mut(&flight.key) {
+                Some(Handle::RoundRobin(h)) => h.rr.distribute(flight.conn),
+                _ => None,
+            };
+            if let Some((worker, conn)) = next {
+                st.send_newconn(&flight.key, worker, conn);
+            }
+        }
+        st.handoff(&flight.key, flight.worker);
+        true
+    }
+}
+
+impl State {
+    fn next_seq(&mut self) -> u64 {
+        let seq = self.seq;
+        self.seq += 1;
+        seq
+    }
+
+    fn send_value(&mut self, worker: u32, msg: &Value, fd: Option<Conn>) {
+        let Some(entry) = self.workers.get(worker) else {
+            return;
+        };
+        let bytes = protocol::encode(entry.mode, msg);
+        let _ = entry.channel.send(Outgoing {
+            bytes,
+            fd,
+            ticket: None,
+            accounted: 0,
+        });
+    }
+
+    fn send_cluster(&mut self, worker: u32, fields: Vec<(String, Value)>) {
+        let seq = self.next_seq();
+        self.send_value(worker, &protocol::cluster_message(fields, seq), None);
+    }
+
+    fn reply_query(
+        &mut self,
+        worker: u32,
+        errno: Value,
+        key: &str,
+        ack: Value,
+        data: Value,
+        extra: Option<(String, Value)>,
+    ) {
+        let fields = query_reply_fields(errno, key, ack, data, extra);
+        self.send_cluster(worker, fields);
+    }
+
+    /// `RoundRobinHandle.prototype.handoff`.
+    fn handoff(&mut self, key: &Rc<str>, worker: u32) {
+        let next = match self.handles.get_mut(key) {
+            Some(Handle::RoundRobin(h)) => h.rr.handoff(worker),
+            _ => None,
+        };
+        if let Some((worker, conn)) = next {
+            self.send_newconn(key, worker, conn);
+        }
+    }
+
+    fn send_newconn(&mut self, key: &Rc<str>, worker: u32, conn: Conn) {
+        let seq = self.next_seq();
+        let inner = protocol::cluster_message(
+            vec![
+                ("act".into(), string("newconn")),
+                ("key".into(), string(&**key)),
+            ],
+            seq,
+        );
+        self.send_value(
+            worker,
+            &protocol::handle_message("net.Native", inner),
+            Some(conn.clone()),
+        );
+        self.in_flight.insert(
+            seq,
+            InFlight {
+                key: key.clone(),
+                worker,
+                conn,
+            },
+        );
+    }
+
+    /// `removeHandlesForWorker`.
+    fn remove_worker_from_handles(&mut self, worker: u32) {
+        self.handles.retain(|_, handle| !handle.remove(worker));
+    }
+
+    /// The worker can no longer answer: connections it was handed but never
+    /// accepted go to other workers.
+    fn reclaim_in_flight(&mut self, worker: u32) -> Vec<(Rc<str>, u32, Conn)> {
+        let seqs: Vec<u64> = self
+            .in_flight
+            .iter()
+            .filter(|(_, f)| f.worker == worker)
+            .map(|(seq, _)| *seq)
+            .collect();
+        let mut handoffs = Vec::new();
+        for seq in seqs {
+            let Some(flight) = self.in_flight.remove(&seq) else {
+                continue;
+            };
+            if let Some(Handle::RoundRobin(h)) = self.handles.get_mut(&flight.key) {
+                if let Some((w, conn)) = h.rr.distribute(flight.conn) {
+                    handoffs.push((flight.key.clone(), w, conn));
+                }
+            }
+        }
+        handoffs
+    }
+}
+
+fn errno_value(errno: i32) -> Value {
+    number(errno)
+}
+
+/// `{ errno, key, ack, data, ...reply }`.
+fn query_reply_fields(
+    errno: Value,
+    key: &str,
+    ack: Value,
+    data: Value,
+    extra: Option<(String, Value)>,
+) -> Vec<(String, Value)> {
+    let mut fields = vec![
+        ("errno".to_string(), errno),
+        ("key".to_string(), string(key)),
+        ("ack".to_string(), ack),
+        ("data".to_string(), data),
+    ];
+    fields.extend(extra);
+    fields
+}
+
+fn shared_handle(query: &Query, path: Option<PathBuf>) -> SharedHandle {
+    let native_type = if query.is_udp() {
+        "dgram.Native"
+    } else {
+        "net.Native"
+    };
+    let (socket, errno) = match server::bind_shared(query, path) {
+        Ok(bound) => (Some(bound), 0),
+        Err(errno) => (None, errno),
+    };
+    SharedHandle {
+        workers: Vec::new(),
+        socket,
+        errno,
+        native_type,
+        data: Value::Undefined,
+    }
+}
+
+/// Node binds Unix sockets by the shorter of the absolute path and the path
+/// relative to the primary's cwd, because of the ~100 byte limit.
+fn unix_path(address: &str) -> PathBuf {
+    let absolute = PathBuf::from(address);
+    let Ok(cwd) = std::env::current_dir() else {
+        return absolute;
+    };
+    let relative = relative_path(&cwd, &absolute);
+    if address.len() < relative.as_os_str().len() {
+        absolute
+    } else {
+        relative
+    }
+}
+
+/// `path.relative(from, to)` for absolute, normalized paths.
+fn relative_path(from: &Path, to: &Path) -> PathBuf {
+    let from: Vec<Component> = from.components().collect();
+    let to_parts: Vec<Component> = to.components().collect();
+    let common = from
+        .iter()
+        .zip(&to_parts)
+        .take_while(|(a, b)| a == b)
+        .count();
+    let mut out = PathBuf::new();
+    for _ in common..from.len() {
+        out.push("..");
+    }
+    for part in &to_parts[common..] {
+        out.push(part);
+    }
+    out
+}
+
+async fn accept_loop(engine: Weak<Engine>, key: Rc<str>, listener: Rc<AsyncFd<Bound>>) {
+    loop {
+        let Ok(mut guard) = listener.readable().await else {
+            return;
+        };
+        loop {
+            match accept(listener.get_ref()) {
+                Ok(conn) => match engine.upgrade() {
+                    Some(engine) => engine.on_connection(&key, conn),
+                    None => return,
+                },
+                Err(nix::errno::Errno::EAGAIN) => {
+                    guard.clear_ready();
+                    break;
+                }
+                Err(nix::errno::Errno::EMFILE | nix::errno::Errno::ENFILE) => {
+                    // Out of descriptors: back off instead of spinning.
+                    drop(guard);
+                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                    break;
+                }
+                // The client gave up before we got to it, or similar: skip.
+                Err(_) => continue,
+            }
+        }
+    }
+}
+
+fn accept(listener: &Bound) -> Result<OwnedFd, nix::errno::Errno> {
+    use nix::sys::socket::{accept4, SockFlag};
+    use std::os::fd::{AsRawFd, FromRawFd};
+    let raw = accept4(listener.fd.as_raw_fd(), SockFlag::SOCK_CLOEXEC)?;
+    // SAFETY: accept4 just created `raw`; nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(raw) })
+}
+
+impl ChannelEvents for Engine {
+    fn cluster_message(&self, worker: u32, msg: Value, raw: Vec<u8>) {
+        // Replies to our own messages first, as `internal()` in utils.js does.
+        if let Some(ack) = msg.get("ack").and_then(Value::as_f64) {
+            let accepted = msg.get("accepted").map(protocol::truthy).unwrap_or(false);
+            if ack >= 0.0 && self.newconn_reply(ack as u64, accepted) {
+                return;
+            }
+        }
+        match msg.get("act").and_then(Value::as_str) {
+            Some("queryServer") => {
+                if let Some(me) = self.me.upgrade() {
+                    me.query_server(worker, &msg);
+                }
+            }
+            Some("close") => {
+                let key = msg.get("key").and_then(Value::as_str).unwrap_or_default();
+                let mut st = self.state.borrow_mut();
+                let closed = st
+                    .handles
+                    .get_mut(key)
+                    .map(|h| h.remove(worker))
+                    .unwrap_or(false);
+                if closed {
+                    st.handles.remove(key);
+                }
+            }
+            Some("exitedAfterDisconnect") => {
+                {
+                    let mut st = self.state.borrow_mut();
+                    if let Some(entry) = st.workers.get_mut(worker) {
+                        entry.exited_after_disconnect = true;
+                    }
+                    let ack = msg.get("seq").cloned().unwrap_or(Value::Undefined);
+                    st.send_cluster(worker, vec![("ack".into(), ack)]);
+                }
+                self.message(worker, raw, None, true);
+            }
+            _ => self.message(worker, raw, None, true),
+        }
+    }
+
+    fn message(&self, worker: u32, raw: Vec<u8>, fd: Option<OwnedFd>, internal: bool) {
+        self.sink.emit(Event::Message {
+            worker,
+            payload: raw,
+            fd,
+            internal,
+        });
+    }
+
+    fn written(&self, worker: u32, ticket: u32, error: Option<String>) {
+        self.sink.emit(Event::Written {
+            worker,
+            ticket,
+            error,
+        });
+    }
+
+    fn closed(&self, worker: u32, error: Option<String>) {
+        {
+            let mut st = self.state.borrow_mut();
+            st.remove_worker_from_handles(worker);
+            for (key, w, conn) in st.reclaim_in_flight(worker) {
+                st.send_newconn(&key, w, conn);
+            }
+            st.workers.remove(worker);
+        }
+        self.sink.emit(Event::Closed { worker, error });
+    }
+}

@@ -1,0 +1,214 @@
+//! Node's internal IPC messages, as the primary reads and writes them.
+//!
+//! Internal messages are objects whose `cmd` starts with `NODE_`
+//! (`lib/internal/child_process.js`, `isInternal`); cluster's own carry
+//! `cmd: 'NODE_CLUSTER'`. Everything else is user data that Rust passes to
+//! JS untouched.
+
+use crate::channel::framing::{frame, Mode};
+use crate::channel::v8::{self, Value};
+
+/// What a frame from a worker is, as far as the primary's Rust side cares.
+#[derive(Debug)]
+pub enum Incoming {
+    /// `NODE_HANDLE_ACK`: the worker took the descriptor we sent.
+    HandleAck,
+    /// `NODE_HANDLE_NACK`: the descriptor did not arrive; send it again.
+    HandleNack,
+    /// `NODE_HANDLE`: a message that travelled with a descriptor.
+    Handle,
+    /// `NODE_CLUSTER`: a cluster protocol message, decoded.
+    Cluster(Value),
+    /// Another internal message (`NODE_SOCKET_*`, ...), for JS.
+    OtherInternal,
+    /// Not internal, or not something Rust decodes: user data for JS.
+    User,
+}
+
+fn is_internal_cmd(cmd: &str) -> bool {
+    cmd.len() > 5 && cmd.starts_with("NODE_")
+}
+
+/// Decode one frame (a json line or a V8 payload) into a value, if it is in
+/// the subset Rust understands.
+pub fn decode(mode: Mode, body: &[u8]) -> Option<Value> {
+    match mode {
+        Mode::Json => serde_json::from_slice::<serde_json::Value>(body)
+            .ok()
+            .map(|json| Value::from_json(&json)),
+        Mode::Advanced => v8::decode(body).ok(),
+    }
+}
+
+/// Classify a frame. Json lines that cannot be internal (no `"cmd"` in them)
+/// are not parsed at all: user messages cost Rust one scan.
+pub fn classify(mode: Mode, body: &[u8]) -> Incoming {
+    if mode == Mode::Json && !contains(body, b"\"cmd\"") {
+        return Incoming::User;
+    }
+    let Some(value) = decode(mode, body) else {
+        return Incoming::User;
+    };
+    let cmd = match value.get("cmd").and_then(Value::as_str) {
+        Some(cmd) if is_internal_cmd(cmd) => cmd,
+        _ => return Incoming::User,
+    };
+    match cmd {
+        "NODE_HANDLE_ACK" => Incoming::HandleAck,
+        "NODE_HANDLE_NACK" => Incoming::HandleNack,
+        "NODE_HANDLE" => Incoming::Handle,
+        "NODE_CLUSTER" => Incoming::Cluster(value),
+        _ => Incoming::OtherInternal,
+    }
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Encode a message and frame it for the wire.
+pub fn encode(mode: Mode, message: &Value) -> Vec<u8> {
+    match mode {
+        Mode::Json => {
+            let text = serde_json::to_vec(&message.to_json()).unwrap_or_default();
+            frame(mode, &text)
+        }
+        Mode::Advanced => frame(mode, &v8::encode(message)),
+    }
+}
+
+pub fn string(s: impl Into<String>) -> Value {
+    Value::String(s.into())
+}
+
+pub fn number(n: impl Into<f64>) -> Value {
+    Value::Number(n.into())
+}
+
+/// `{ cmd: 'NODE_CLUSTER', ...fields, seq }`, the shape `sendHelper` gives
+/// (`lib/internal/cluster/utils.js`).
+pub fn cluster_message(fields: Vec<(String, Value)>, seq: u64) -> Value {
+    let mut props = Vec::with_capacity(fields.len() + 2);
+    props.push(("cmd".to_string(), string("NODE_CLUSTER")));
+    props.extend(fields);
+    props.push(("seq".to_string(), number(seq as f64)));
+    Value::Object(props)
+}
+
+/// `{ cmd: 'NODE_HANDLE', type, msg }`: the wrapper a message gets when a
+/// descriptor travels with it.
+pub fn handle_message(kind: &str, inner: Value) -> Value {
+    Value::Object(vec![
+        ("cmd".to_string(), string("NODE_HANDLE")),
+        ("type".to_string(), string(kind)),
+        ("msg".to_string(), inner),
+    ])
+}
+
+pub fn handle_ack(ok: bool) -> Value {
+    let cmd = if ok {
+        "NODE_HANDLE_ACK"
+    } else {
+        "NODE_HANDLE_NACK"
+    };
+    Value::Object(vec![("cmd".to_string(), string(cmd))])
+}
+
+/// The server key the primary files a listening socket under:
+/// `${address}:${port}:${addressType}:${fd}:${index}`.
+pub fn server_key(msg: &Value) -> String {
+    let part = |name: &str| msg.get(name).unwrap_or(&Value::Undefined).to_js_string();
+    format!(
+        "{}:{}:{}:{}:{}",
+        part("address"),
+        part("port"),
+        part("addressType"),
+        part("fd"),
+        part("index")
+    )
+}
+
+/// JavaScript truthiness, for `if (!handle.data)`.
+pub fn truthy(v: &Value) -> bool {
+    match v {
+        Value::Undefined | Value::Null => false,
+        Value::Bool(b) => *b,
+        Value::Number(n) => *n != 0.0 && !n.is_nan(),
+        Value::String(s) => !s.is_empty(),
+        _ => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classifies_json_frames() {
+        assert!(matches!(
+            classify(Mode::Json, br#"{"a":1}"#),
+            Incoming::User
+        ));
+        assert!(matches!(classify(Mode::Json, br#""cmd""#), Incoming::User));
+        assert!(matches!(
+            classify(Mode::Json, br#"{"cmd":"NODE_HANDLE_ACK"}"#),
+            Incoming::HandleAck
+        ));
+        assert!(matches!(
+            classify(
+                Mode::Json,
+                br#"{"x":1,"cmd":"NODE_CLUSTER","act":"online","seq":0}"#
+            ),
+            Incoming::Cluster(_)
+        ));
+        assert!(matches!(
+            classify(Mode::Json, br#"{"cmd":"NODE_"}"#),
+            Incoming::User
+        ));
+        assert!(matches!(
+            classify(Mode::Json, br#"{"cmd":"NODE_X"}"#),
+            Incoming::OtherInternal
+        ));
+        assert!(matches!(
+            classify(Mode::Json, b"{\"cmd\" garbage"),
+            Incoming::User
+        ));
+    }
+
+    #[test]
+    fn server_key_matches_node_template() {
+        let msg = Value::Object(vec![
+            ("address".into(), Value::Null),
+            ("port".into(), number(0)),
+            ("addressType".into(), number(4)),
+            ("index".into(), number(0)),
+        ]);
+        assert_eq!(server_key(&msg), "null:0:4:undefined:0");
+    }
+
+    #[test]
+    fn cluster_messages_round_trip_in_both_modes() {
+        let msg = cluster_message(
+            vec![
+                ("act".into(), string("newconn")),
+                ("key".into(), string("k")),
+            ],
+            7,
+        );
+        for mode in [Mode::Json, Mode::Advanced] {
+            let wire = encode(mode, &msg);
+            let body = match mode {
+                Mode::Json => &wire[..wire.len() - 1],
+                Mode::Advanced => &wire[4..],
+            };
+            match classify(mode, body) {
+                Incoming::Cluster(v) => assert_eq!(v, msg),
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        assert_eq!(
+            encode(Mode::Json, &msg),
+            b"{\"cmd\":\"NODE_CLUSTER\",\"act\":\"newconn\",\"key\":\"k\",\"seq\":7}\n".to_vec()
+        );
+    }
+}
