@@ -11,6 +11,7 @@ const binding = require('./binding');
 const serialization = require('./serialization');
 const handles = require('./handles');
 const errors = require('./errors');
+const { kForwardsTo } = require('./worker');
 
 const channels = new Map();
 let engine = null;
@@ -163,8 +164,17 @@ class Channel {
   }
 
   protocolError(message) {
-    this.child.emit('error', errors.channelProtocol(message));
+    this.reportProtocolError(errors.channelProtocol(message));
     if (this.child.connected) this.child.disconnect();
+  }
+
+  // A worker that breaks the protocol must not take the primary down: its
+  // error goes to 'error' listeners if there are any, else to a warning.
+  reportProtocolError(err) {
+    const handled = this.child.listeners('error').some((fn) =>
+      fn[kForwardsTo] === undefined || fn[kForwardsTo].listenerCount('error') > 0);
+    if (handled) this.child.emit('error', err);
+    else process.emitWarning(`worker ${this.id}: ${err.message}`, { code: err.code });
   }
 
   onClosed({ error }) {
@@ -176,7 +186,7 @@ class Channel {
     const wasConnected = child.connected;
     child.connected = false;
     child.channel = null;
-    if (error && wasConnected) child.emit('error', errors.channelProtocol(error));
+    if (error && wasConnected) this.reportProtocolError(errors.channelProtocol(error));
     child.emit('disconnect');
   }
 }

@@ -3,6 +3,10 @@
 // the primary's additions in lib/internal/cluster/primary.js.
 const EventEmitter = require('node:events');
 
+// Marks the listener a Worker puts on its process's 'error' event, so the
+// channel can tell whether anybody really handles errors.
+const kForwardsTo = Symbol('rust-cluster.forwardsTo');
+
 function Worker(options) {
   if (!(this instanceof Worker)) return new Worker(options);
   EventEmitter.call(this);
@@ -12,7 +16,9 @@ function Worker(options) {
   this.id = options.id | 0;
   if (options.process) {
     this.process = options.process;
-    this.process.on('error', (code, signal) => this.emit('error', code, signal));
+    const forward = (code, signal) => this.emit('error', code, signal);
+    forward[kForwardsTo] = this;
+    this.process.on('error', forward);
     this.process.on('message', (message, handle) => this.emit('message', message, handle));
   }
 }
@@ -37,3 +43,4 @@ Worker.prototype.isConnected = function isConnected() {
 };
 
 module.exports = Worker;
+module.exports.kForwardsTo = kForwardsTo;
