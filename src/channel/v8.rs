@@ -228,7 +228,7 @@ impl<'a> Reader<'a> {
         match t {
             tag::ONE_BYTE_STRING => Ok(raw.iter().map(|&b| char::from(b)).collect()),
             tag::TWO_BYTE_STRING => {
-                if len % 2 != 0 {
+                if !len.is_multiple_of(2) {
                     return Err(DecodeError::BadString);
                 }
                 let units = raw
