@@ -555,7 +555,7 @@ mod tests {
         match xorshift(seed) % if depth > 3 { 6 } else { 8 } {
             0 => Value::Undefined,
             1 => Value::Null,
-            2 => Value::Bool(xorshift(seed) % 2 == 0),
+            2 => Value::Bool(xorshift(seed).is_multiple_of(2)),
             3 => Value::Number((xorshift(seed) as i64 >> 20) as f64),
             4 => Value::Number(f64::from_bits(xorshift(seed)) % 1e6),
             5 => Value::String(
@@ -592,7 +592,7 @@ mod tests {
         let mut seed = 0xdead_beef_cafe_f00d;
         let valid = encode(&random_value(&mut seed, 0));
         for _ in 0..100_000 {
-            let mut input = if xorshift(&mut seed) % 2 == 0 {
+            let mut input = if xorshift(&mut seed).is_multiple_of(2) {
                 valid.clone()
             } else {
                 (0..xorshift(&mut seed) % 64)
