@@ -31,15 +31,13 @@ function dispatch(event) {
   channel.onEvent(event);
 }
 
-function writeError(error) {
-  if (/^\d+$/.test(error)) {
-    const errno = -Number(error);
-    const code = util.getSystemErrorName(errno);
-    const ex = new Error(`write ${code}`);
-    Object.assign(ex, { errno, code, syscall: 'write' });
-    return ex;
-  }
-  return new Error(`write ${error}`);
+// What Node's channel emits when a write fails (an ErrnoException).
+function writeError(osErrno) {
+  const errno = -osErrno;
+  const code = util.getSystemErrorName(errno);
+  const ex = new Error(`write ${code}`);
+  Object.assign(ex, { errno, code, syscall: 'write' });
+  return ex;
 }
 
 class Channel {
@@ -47,8 +45,6 @@ class Channel {
     this.id = id;
     this.child = child;
     this.codec = serialization[mode];
-    this.tickets = new Map();
-    this.nextTicket = 1;
     this.open = true;
     channels.set(id, this);
     if (++openChannels === 1) getEngine().keepAlive(true);
@@ -113,11 +109,12 @@ class Channel {
       }
     }
     const frame = this.codec.encode(message);
+    // Node's channel writes small messages synchronously and calls back on
+    // the next tick; Rust writes in order behind the scenes, and a failure
+    // there (the worker is gone) surfaces as 'error' and 'disconnect'.
     let ticket;
-    if (typeof callback === 'function' || !options.swallowErrors) {
-      ticket = this.nextTicket++;
-      this.tickets.set(ticket, { callback, swallowErrors: options.swallowErrors });
-    }
+    if (typeof callback === 'function') process.nextTick(callback, null);
+    else if (!options.swallowErrors) ticket = 1;
     const fast = getEngine().send(this.id, frame, fd, ticket);
     if (release) release();
     return fast;
@@ -126,7 +123,7 @@ class Channel {
   onEvent(event) {
     switch (event.kind) {
       case 'message': return this.onMessage(event);
-      case 'written': return this.onWritten(event);
+      case 'writeFailed': return this.onWriteFailed(event);
       case 'closed': return this.onClosed(event);
       default:
     }
@@ -154,13 +151,8 @@ class Channel {
     process.nextTick(() => child.emit(internal ? 'internalMessage' : 'message', message, handle));
   }
 
-  onWritten({ ticket, error }) {
-    const entry = this.tickets.get(ticket);
-    if (entry === undefined) return;
-    this.tickets.delete(ticket);
-    const ex = error ? writeError(error) : null;
-    if (typeof entry.callback === 'function') entry.callback(ex);
-    else if (ex && !entry.swallowErrors) this.child.emit('error', ex);
+  onWriteFailed({ errno }) {
+    if (this.open) this.child.emit('error', writeError(errno));
   }
 
   protocolError(message) {
@@ -180,7 +172,6 @@ class Channel {
   onClosed({ error }) {
     channels.delete(this.id);
     this.open = false;
-    this.tickets.clear();
     if (--openChannels === 0) getEngine().keepAlive(false);
     const child = this.child;
     const wasConnected = child.connected;

@@ -28,7 +28,7 @@ use scheduler::Policy;
 /// An engine event as JS receives it.
 #[napi(object)]
 pub struct ChannelEvent {
-    /// `message`, `written` or `closed`.
+    /// `message`, `writeFailed` or `closed`.
     pub kind: String,
     pub worker: u32,
     pub payload: Option<Buffer>,
@@ -36,6 +36,9 @@ pub struct ChannelEvent {
     pub fd: Option<i32>,
     pub internal: Option<bool>,
     pub ticket: Option<u32>,
+    /// `writeFailed`: the OS error number.
+    pub errno: Option<i32>,
+    /// `closed`: why, when the worker broke the protocol or I/O failed.
     pub error: Option<String>,
 }
 
@@ -48,6 +51,7 @@ impl From<Event> for ChannelEvent {
             fd: None,
             internal: None,
             ticket: None,
+            errno: None,
             error: None,
         };
         match event {
@@ -62,14 +66,14 @@ impl From<Event> for ChannelEvent {
                 internal: Some(internal),
                 ..blank("message", worker)
             },
-            Event::Written {
+            Event::WriteFailed {
                 worker,
                 ticket,
-                error,
+                errno,
             } => ChannelEvent {
                 ticket: Some(ticket),
-                error,
-                ..blank("written", worker)
+                errno: Some(errno),
+                ..blank("writeFailed", worker)
             },
             Event::Closed { worker, error } => ChannelEvent {
                 error,

@@ -35,11 +35,11 @@ pub enum Event {
         fd: Option<OwnedFd>,
         internal: bool,
     },
-    /// A message sent with a ticket reached the wire (or failed).
-    Written {
+    /// A message sent with a ticket could not be written (OS errno).
+    WriteFailed {
         worker: u32,
         ticket: u32,
-        error: Option<String>,
+        errno: i32,
     },
     /// The channel closed; `error` when the worker misbehaved or I/O failed.
     Closed { worker: u32, error: Option<String> },
@@ -210,10 +210,11 @@ impl Engine {
                     ..
                 }) = refused
                 {
-                    self.sink.emit(Event::Written {
+                    // The worker is gone: what a write to its socket would say.
+                    self.sink.emit(Event::WriteFailed {
                         worker,
                         ticket,
-                        error: Some("channel closed".into()),
+                        errno: nix::libc::EPIPE,
                     });
                 }
             }
@@ -671,11 +672,11 @@ impl ChannelEvents for Engine {
         });
     }
 
-    fn written(&self, worker: u32, ticket: u32, error: Option<String>) {
-        self.sink.emit(Event::Written {
+    fn write_failed(&self, worker: u32, ticket: u32, errno: i32) {
+        self.sink.emit(Event::WriteFailed {
             worker,
             ticket,
-            error,
+            errno,
         });
     }
 

@@ -35,7 +35,7 @@ pub struct Outgoing {
     /// A descriptor to pass along; shared so the scheduler can keep the
     /// connection until the worker says it accepted it.
     pub fd: Option<Rc<OwnedFd>>,
-    /// Reported back through `ChannelEvents::written` once on the wire.
+    /// Reported back through `ChannelEvents::write_failed` if the write fails.
     pub ticket: Option<u32>,
     /// Bytes the sender added to the channel's `queued` counter for this
     /// message (user messages from JS); subtracted once written.
@@ -55,8 +55,8 @@ pub trait ChannelEvents {
     /// Anything else for JS: user data, or other internal messages, with the
     /// descriptor that came with it.
     fn message(&self, worker: u32, raw: Vec<u8>, fd: Option<OwnedFd>, internal: bool);
-    /// A write finished (or failed).
-    fn written(&self, worker: u32, ticket: u32, error: Option<String>);
+    /// A write with a ticket failed; `errno` is the OS error number.
+    fn write_failed(&self, worker: u32, ticket: u32, errno: i32);
     /// The channel is closed; `error` says why when it was not a clean EOF.
     fn closed(&self, worker: u32, error: Option<String>);
 }
@@ -178,9 +178,9 @@ impl Writer {
     async fn deliver(&mut self, msg: Outgoing) -> io::Result<()> {
         let result = self.deliver_inner(&msg).await;
         self.queued.fetch_sub(msg.accounted, Ordering::Relaxed);
-        if let Some(ticket) = msg.ticket {
-            let error = result.as_ref().err().map(|e| e.to_string());
-            self.events.written(self.worker, ticket, error);
+        if let (Some(ticket), Err(e)) = (msg.ticket, &result) {
+            let errno = e.raw_os_error().unwrap_or(nix::libc::EPIPE);
+            self.events.write_failed(self.worker, ticket, errno);
         }
         result
     }
