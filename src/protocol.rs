@@ -40,10 +40,16 @@ pub fn decode(mode: Mode, body: &[u8]) -> Option<Value> {
     }
 }
 
-/// Classify a frame. Json lines that cannot be internal (no `"cmd"` in them)
-/// are not parsed at all: user messages cost Rust one scan.
+/// Classify a frame. Frames that cannot be internal (no `cmd` key in them)
+/// are not decoded at all: user messages cost Rust one scan.
 pub fn classify(mode: Mode, body: &[u8]) -> Incoming {
-    if mode == Mode::Json && !contains(body, b"\"cmd\"") {
+    // How a `cmd` key looks on the wire: a JSON string, or a V8 one-byte
+    // string of length 3.
+    let key: &[u8] = match mode {
+        Mode::Json => b"\"cmd\"",
+        Mode::Advanced => b"\"\x03cmd",
+    };
+    if !contains(body, key) {
         return Incoming::User;
     }
     let Some(value) = decode(mode, body) else {
