@@ -388,7 +388,7 @@ impl Engine {
         })
     }
 
-    fn newconn_reply(&self, seq: u64, accepted: bool) -> bool {
+    fn settle_newconn(&self, seq: u64, accepted: bool) -> bool {
         let mut st = self.state.borrow_mut();
         let Some(flight) = st.in_flight.remove(&seq) else {
             return false;
@@ -459,18 +459,28 @@ impl State {
 
     fn send_newconn(&mut self, key: &Rc<str>, worker: u32, conn: Conn) {
         let seq = self.next_seq();
-        let inner = protocol::cluster_message(
-            vec![
-                ("act".into(), string("newconn")),
-                ("key".into(), string(&**key)),
-            ],
-            seq,
-        );
-        self.send_value(
-            worker,
-            &protocol::handle_message("net.Native", inner),
-            Some(conn.clone()),
-        );
+        let Some(entry) = self.workers.get(worker) else {
+            // The worker vanished without its channel closing first: drop it
+            // from the handle and give the connection to someone else.
+            let next = match self.handles.get_mut(key) {
+                Some(Handle::RoundRobin(h)) => {
+                    h.rr.remove(worker);
+                    h.rr.distribute(conn)
+                }
+                _ => None,
+            };
+            if let Some((worker, conn)) = next {
+                self.send_newconn(key, worker, conn);
+            }
+            return;
+        };
+        let bytes = protocol::newconn_frame(entry.mode, key, seq);
+        let _ = entry.channel.send(Outgoing {
+            bytes,
+            fd: Some(conn.clone()),
+            ticket: None,
+            accounted: 0,
+        });
         self.in_flight.insert(
             seq,
             InFlight {
@@ -622,11 +632,20 @@ fn accept(listener: &Bound) -> Result<OwnedFd, nix::errno::Errno> {
 }
 
 impl ChannelEvents for Engine {
+    fn newconn_reply(&self, worker: u32, ack: u64, accepted: bool, raw: Vec<u8>) {
+        if !self.settle_newconn(ack, accepted) {
+            // Not one of ours after all: the general path decides.
+            if let Some(msg) = protocol::decode(crate::channel::framing::Mode::Json, &raw) {
+                self.cluster_message(worker, msg, raw);
+            }
+        }
+    }
+
     fn cluster_message(&self, worker: u32, msg: Value, raw: Vec<u8>) {
         // Replies to our own messages first, as `internal()` in utils.js does.
         if let Some(ack) = msg.get("ack").and_then(Value::as_f64) {
             let accepted = msg.get("accepted").map(protocol::truthy).unwrap_or(false);
-            if ack >= 0.0 && self.newconn_reply(ack as u64, accepted) {
+            if ack >= 0.0 && self.settle_newconn(ack as u64, accepted) {
                 return;
             }
         }

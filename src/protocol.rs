@@ -19,6 +19,9 @@ pub enum Incoming {
     Handle,
     /// `NODE_CLUSTER`: a cluster protocol message, decoded.
     Cluster(Value),
+    /// A worker's answer to `newconn`, recognised without decoding:
+    /// `{ cmd: 'NODE_CLUSTER', ack, accepted, seq }`.
+    NewconnReply { ack: u64, accepted: bool },
     /// Another internal message (`NODE_SOCKET_*`, ...), for JS.
     OtherInternal,
     /// Not internal, or not something Rust decodes: user data for JS.
@@ -43,6 +46,16 @@ pub fn decode(mode: Mode, body: &[u8]) -> Option<Value> {
 /// Classify a frame. Frames that cannot be internal (no `cmd` key in them)
 /// are not decoded at all: user messages cost Rust one scan.
 pub fn classify(mode: Mode, body: &[u8]) -> Incoming {
+    if mode == Mode::Json {
+        // The two replies a worker sends for every connection, in the exact
+        // form `JSON.stringify` gives them: no need for a parser.
+        if body == br#"{"cmd":"NODE_HANDLE_ACK"}"# {
+            return Incoming::HandleAck;
+        }
+        if let Some(reply) = json_newconn_reply(body) {
+            return reply;
+        }
+    }
     // How a `cmd` key looks on the wire: a JSON string, or a V8 one-byte
     // string of length 3.
     let key: &[u8] = match mode {
@@ -65,6 +78,57 @@ pub fn classify(mode: Mode, body: &[u8]) -> Incoming {
         "NODE_HANDLE" => Incoming::Handle,
         "NODE_CLUSTER" => Incoming::Cluster(value),
         _ => Incoming::OtherInternal,
+    }
+}
+
+/// `{"cmd":"NODE_CLUSTER","ack":N,"accepted":B,"seq":M}`, or None.
+fn json_newconn_reply(body: &[u8]) -> Option<Incoming> {
+    let rest = body.strip_prefix(br#"{"cmd":"NODE_CLUSTER","ack":"#)?;
+    let (ack, rest) = split_integer(rest)?;
+    let (accepted, rest) = if let Some(rest) = rest.strip_prefix(br#","accepted":true,"seq":"#) {
+        (true, rest)
+    } else {
+        (false, rest.strip_prefix(br#","accepted":false,"seq":"#)?)
+    };
+    let (_seq, rest) = split_integer(rest)?;
+    (rest == b"}").then_some(Incoming::NewconnReply { ack, accepted })
+}
+
+fn split_integer(s: &[u8]) -> Option<(u64, &[u8])> {
+    let digits = s.iter().take_while(|b| b.is_ascii_digit()).count();
+    if digits == 0 || digits > 15 {
+        return None;
+    }
+    let n = std::str::from_utf8(&s[..digits]).ok()?.parse().ok()?;
+    Some((n, &s[digits..]))
+}
+
+/// The `newconn` message for one connection, framed for the wire:
+/// `{ cmd: 'NODE_HANDLE', type: 'net.Native', msg: { cmd: 'NODE_CLUSTER',
+/// act: 'newconn', key, seq } }`. Json is written directly, since this runs
+/// once per connection.
+pub fn newconn_frame(mode: Mode, key: &str, seq: u64) -> Vec<u8> {
+    match mode {
+        Mode::Json => {
+            let key = serde_json::to_string(key).unwrap_or_else(|_| "\"\"".into());
+            format!(
+                r#"{{"cmd":"NODE_HANDLE","type":"net.Native","msg":{{"cmd":"NODE_CLUSTER","act":"newconn","key":{key},"seq":{seq}}}}}"#
+            )
+            .into_bytes()
+            .into_iter()
+            .chain(std::iter::once(b'\n'))
+            .collect()
+        }
+        Mode::Advanced => {
+            let inner = cluster_message(
+                vec![
+                    ("act".into(), string("newconn")),
+                    ("key".into(), string(key)),
+                ],
+                seq,
+            );
+            encode(mode, &handle_message("net.Native", inner))
+        }
     }
 }
 
@@ -179,6 +243,56 @@ mod tests {
             classify(Mode::Json, b"{\"cmd\" garbage"),
             Incoming::User
         ));
+    }
+
+    #[test]
+    fn newconn_replies_are_recognised_without_parsing() {
+        let reply = classify(
+            Mode::Json,
+            br#"{"cmd":"NODE_CLUSTER","ack":12,"accepted":true,"seq":3}"#,
+        );
+        assert!(matches!(
+            reply,
+            Incoming::NewconnReply {
+                ack: 12,
+                accepted: true
+            }
+        ));
+        let refused = classify(
+            Mode::Json,
+            br#"{"cmd":"NODE_CLUSTER","ack":0,"accepted":false,"seq":9}"#,
+        );
+        assert!(matches!(
+            refused,
+            Incoming::NewconnReply {
+                ack: 0,
+                accepted: false
+            }
+        ));
+        // Anything else takes the general path.
+        let other = classify(
+            Mode::Json,
+            br#"{"cmd":"NODE_CLUSTER","ack":1,"accepted":1,"seq":3}"#,
+        );
+        assert!(matches!(other, Incoming::Cluster(_)));
+    }
+
+    #[test]
+    fn newconn_frame_matches_the_general_encoder() {
+        for mode in [Mode::Json, Mode::Advanced] {
+            let key = "::1:0:6:undefined:0 \"q\"";
+            let inner = cluster_message(
+                vec![
+                    ("act".into(), string("newconn")),
+                    ("key".into(), string(key)),
+                ],
+                42,
+            );
+            assert_eq!(
+                newconn_frame(mode, key, 42),
+                encode(mode, &handle_message("net.Native", inner))
+            );
+        }
     }
 
     #[test]

@@ -50,6 +50,8 @@ enum WriterItem {
 
 /// What the channel reports to its owner. Called on the I/O thread.
 pub trait ChannelEvents {
+    /// A worker's answer to a `newconn`.
+    fn newconn_reply(&self, worker: u32, ack: u64, accepted: bool, raw: Vec<u8>);
     /// A cluster message (`cmd: 'NODE_CLUSTER'`), decoded.
     fn cluster_message(&self, worker: u32, msg: v8::Value, raw: Vec<u8>);
     /// Anything else for JS: user data, or other internal messages, with the
@@ -281,6 +283,12 @@ impl Reader {
                     if truncated {
                         return Err("worker sent more file descriptors than fit in one read".into());
                     }
+                    // A short read drained the socket: skip the recvmsg that
+                    // would only say EAGAIN. Tokio's readiness ticks make
+                    // this safe against data that arrives meanwhile.
+                    if n < buf.len() {
+                        guard.clear_ready();
+                    }
                     n
                 }
                 Ok(Err(e)) if e.kind() == io::ErrorKind::ConnectionReset => return Ok(()),
@@ -315,6 +323,9 @@ impl Reader {
                 if fd.is_some() {
                     self.events.message(self.worker, frame, fd, false);
                 }
+            }
+            Incoming::NewconnReply { ack, accepted } => {
+                self.events.newconn_reply(self.worker, ack, accepted, frame)
             }
             Incoming::Cluster(value) => self.events.cluster_message(self.worker, value, frame),
             Incoming::OtherInternal => self.events.message(self.worker, frame, None, true),
