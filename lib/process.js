@@ -17,6 +17,10 @@ const channels = new Map();
 let engine = null;
 let openChannels = 0;
 
+// How long a worker's exit waits for its channel to close. The channel
+// closes when the process dies, unless a grandchild inherited it.
+const EXIT_WAITS_FOR_CHANNEL_MS = 1000;
+
 function getEngine() {
   if (engine === null) engine = new binding.Primary(dispatch);
   return engine;
@@ -49,6 +53,31 @@ class Channel {
     channels.set(id, this);
     if (++openChannels === 1) getEngine().keepAlive(true);
     this.install();
+    this.orderExitAfterChannel();
+  }
+
+  // A worker that sends a message and exits: Node's primary reads the
+  // message and the channel's end before it handles SIGCHLD, so the events
+  // come as message, disconnect, exit. Our channel is read on another
+  // thread; hold the process's exit until the channel has closed.
+  orderExitAfterChannel() {
+    const handle = this.child._handle;
+    if (!handle || typeof handle.onexit !== 'function') return;
+    const onexit = handle.onexit;
+    handle.onexit = (...args) => {
+      if (!this.open) return onexit.apply(handle, args);
+      const timer = setTimeout(() => this.runDeferredExit(), EXIT_WAITS_FOR_CHANNEL_MS);
+      this.deferredExit = () => {
+        clearTimeout(timer);
+        onexit.apply(handle, args);
+      };
+    };
+  }
+
+  runDeferredExit() {
+    const run = this.deferredExit;
+    this.deferredExit = null;
+    if (run) run();
   }
 
   install() {
@@ -179,6 +208,7 @@ class Channel {
     child.channel = null;
     if (error && wasConnected) this.reportProtocolError(errors.channelProtocol(error));
     child.emit('disconnect');
+    this.runDeferredExit();
   }
 }
 
