@@ -1,0 +1,344 @@
+/// <reference types="node" />
+
+// Type declarations for rust-cluster, a drop-in replacement for node:cluster.
+//
+// The runtime module is CommonJS (`module.exports = cluster`, see index.js),
+// with an ESM wrapper (index.mjs) whose default export is the same object
+// and whose named exports are its own properties (isPrimary, fork, workers,
+// ...), as with node:cluster. These declarations model that with
+// `export =` of a value (typed `cluster.Cluster` plus `Worker` and
+// `default`), merged with a type-only namespace of the same name that
+// carries the interfaces. This
+// makes all of the following type-check, under "module": "commonjs" (with or
+// without esModuleInterop) and under "module": "node16"/"nodenext" (from
+// both CommonJS and ES module files):
+//
+//   import cluster from 'rust-cluster';
+//   import * as cluster from 'rust-cluster';
+//   import cluster = require('rust-cluster');
+//   import { isPrimary, fork, Worker, type ClusterSettings } from 'rust-cluster';
+//
+// The member list, the signatures and the event overloads deliberately match
+// @types/node's `cluster` module, so that any program written against those
+// types also type-checks against these. The value additionally has a
+// `default` property (typed as the cluster itself) because @types/node
+// declares the module with `export default`: programs that use
+// `import cluster from 'cluster'` without esModuleInterop, or
+// `import * as c from 'cluster'; c.default.fork()`, keep type-checking.
+
+import * as child from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import * as net from 'node:net';
+import * as dgram from 'node:dgram';
+
+/**
+ * One worker process. In the primary, `cluster.fork()` returns one and
+ * `cluster.workers` holds the live ones; in a worker, `cluster.worker` is the
+ * worker's own.
+ */
+declare class Worker extends EventEmitter {
+  /** Normally created by `cluster.fork()`, not by user code. */
+  constructor(options?: cluster.WorkerOptions);
+
+  /** Unique id of this worker; its key in `cluster.workers` while it lives. */
+  id: number;
+
+  /**
+   * The child process of the worker (from `child_process.fork()`). Inside a
+   * worker this is the global `process`.
+   */
+  process: child.ChildProcess;
+
+  /**
+   * `true` if the worker exited because of `.disconnect()`/`.kill()` after a
+   * disconnect, `false` if it exited some other way, `undefined` until exit.
+   */
+  exitedAfterDisconnect: boolean;
+
+  /**
+   * Sends a message (optionally with a socket, server or UDP socket handle)
+   * to the worker (in the primary) or to the primary (in a worker).
+   * Returns `false` if the channel is backed up.
+   */
+  send(message: child.Serializable, callback?: (error: Error | null) => void): boolean;
+  send(
+    message: child.Serializable,
+    sendHandle: cluster.SendHandle,
+    callback?: (error: Error | null) => void,
+  ): boolean;
+  send(
+    message: child.Serializable,
+    sendHandle: cluster.SendHandle,
+    options?: child.MessageOptions,
+    callback?: (error: Error | null) => void,
+  ): boolean;
+
+  /** Kills the worker process (default signal `'SIGTERM'`). */
+  kill(signal?: string): void;
+  /** Alias of `kill()`. */
+  destroy(signal?: string): void;
+  /** Closes the worker's servers, then its IPC channel. Returns the worker. */
+  disconnect(): this;
+  /** Whether the IPC channel to the worker is still open. */
+  isConnected(): boolean;
+  /** Whether the worker process has exited or been killed. */
+  isDead(): boolean;
+
+  addListener(event: string, listener: (...args: any[]) => void): this;
+  addListener(event: 'disconnect', listener: () => void): this;
+  addListener(event: 'error', listener: (error: Error) => void): this;
+  addListener(event: 'exit', listener: (code: number, signal: string) => void): this;
+  addListener(event: 'listening', listener: (address: cluster.Address) => void): this;
+  addListener(event: 'message', listener: (message: any, handle: net.Socket | net.Server) => void): this;
+  addListener(event: 'online', listener: () => void): this;
+
+  emit(event: string | symbol, ...args: any[]): boolean;
+  emit(event: 'disconnect'): boolean;
+  emit(event: 'error', error: Error): boolean;
+  emit(event: 'exit', code: number, signal: string): boolean;
+  emit(event: 'listening', address: cluster.Address): boolean;
+  emit(event: 'message', message: any, handle: net.Socket | net.Server): boolean;
+  emit(event: 'online'): boolean;
+
+  on(event: string, listener: (...args: any[]) => void): this;
+  on(event: 'disconnect', listener: () => void): this;
+  on(event: 'error', listener: (error: Error) => void): this;
+  on(event: 'exit', listener: (code: number, signal: string) => void): this;
+  on(event: 'listening', listener: (address: cluster.Address) => void): this;
+  on(event: 'message', listener: (message: any, handle: net.Socket | net.Server) => void): this;
+  on(event: 'online', listener: () => void): this;
+
+  once(event: string, listener: (...args: any[]) => void): this;
+  once(event: 'disconnect', listener: () => void): this;
+  once(event: 'error', listener: (error: Error) => void): this;
+  once(event: 'exit', listener: (code: number, signal: string) => void): this;
+  once(event: 'listening', listener: (address: cluster.Address) => void): this;
+  once(event: 'message', listener: (message: any, handle: net.Socket | net.Server) => void): this;
+  once(event: 'online', listener: () => void): this;
+
+  prependListener(event: string, listener: (...args: any[]) => void): this;
+  prependListener(event: 'disconnect', listener: () => void): this;
+  prependListener(event: 'error', listener: (error: Error) => void): this;
+  prependListener(event: 'exit', listener: (code: number, signal: string) => void): this;
+  prependListener(event: 'listening', listener: (address: cluster.Address) => void): this;
+  prependListener(event: 'message', listener: (message: any, handle: net.Socket | net.Server) => void): this;
+  prependListener(event: 'online', listener: () => void): this;
+
+  prependOnceListener(event: string, listener: (...args: any[]) => void): this;
+  prependOnceListener(event: 'disconnect', listener: () => void): this;
+  prependOnceListener(event: 'error', listener: (error: Error) => void): this;
+  prependOnceListener(event: 'exit', listener: (code: number, signal: string) => void): this;
+  prependOnceListener(event: 'listening', listener: (address: cluster.Address) => void): this;
+  prependOnceListener(event: 'message', listener: (message: any, handle: net.Socket | net.Server) => void): this;
+  prependOnceListener(event: 'online', listener: () => void): this;
+}
+
+/** The class's instance type, so the namespace below can re-export it. */
+type WorkerInstance = Worker;
+
+declare namespace cluster {
+  /** Message serialization between primary and workers. */
+  type SerializationType = 'json' | 'advanced';
+
+  /** What `worker.send()` can pass along with a message. */
+  type SendHandle = net.Socket | net.Server | dgram.Socket | undefined;
+
+  /** Options for `cluster.setupPrimary()`; also the shape of `cluster.settings`. */
+  interface ClusterSettings {
+    /** Arguments for the Node.js executable (default `process.execArgv`). */
+    execArgv?: string[] | undefined;
+    /** Path of the worker script (default `process.argv[1]`). */
+    exec?: string | undefined;
+    /** Arguments passed to the worker script (default `process.argv.slice(2)`). */
+    args?: readonly string[] | undefined;
+    /** Send the workers' output to the primary instead of inheriting stdio. */
+    silent?: boolean | undefined;
+    /** stdio of forked workers; must contain an `'ipc'` entry. Overrides `silent`. */
+    stdio?: any[] | undefined;
+    /** User identity of the worker processes (see setuid(2)). */
+    uid?: number | undefined;
+    /** Group identity of the worker processes (see setgid(2)). */
+    gid?: number | undefined;
+    /** Inspector port of each worker, or a function returning one. */
+    inspectPort?: number | (() => number) | undefined;
+    /** `'json'` (default) or `'advanced'` (structured clone). */
+    serialization?: SerializationType | undefined;
+    /** Working directory of the workers (default: inherited). */
+    cwd?: string | undefined;
+    /** Hide the workers' console windows (Windows only). */
+    windowsHide?: boolean | undefined;
+  }
+
+  /** Where a worker is listening, as reported by the 'listening' events. */
+  interface Address {
+    address: string;
+    port: number;
+    /** 4 or 6 for TCP, -1 for a Unix domain socket, 'udp4'/'udp6' for UDP. */
+    addressType: 4 | 6 | -1 | 'udp4' | 'udp6';
+  }
+
+  /** Options of the `Worker` constructor. */
+  interface WorkerOptions {
+    id?: number | undefined;
+    process?: child.ChildProcess | undefined;
+    state?: string | undefined;
+    captureRejections?: boolean | undefined;
+  }
+
+  /** Arguments of each event a `Worker` emits. */
+  interface WorkerEventMap {
+    disconnect: [];
+    error: [error: Error];
+    exit: [code: number, signal: string];
+    listening: [address: Address];
+    message: [message: any, handle: SendHandle];
+    online: [];
+  }
+
+  /** Arguments of each event the cluster emits in the primary. */
+  interface ClusterEventMap {
+    disconnect: [worker: Worker];
+    exit: [worker: Worker, code: number, signal: string];
+    fork: [worker: Worker];
+    listening: [worker: Worker, address: Address];
+    message: [worker: Worker, message: any, handle: SendHandle];
+    online: [worker: Worker];
+    setup: [settings: ClusterSettings];
+  }
+
+  /** A worker; see the `Worker` class. */
+  interface Worker extends WorkerInstance {}
+
+  /**
+   * The cluster object's API (the same members as @types/node's `Cluster`;
+   * the module value also has `Worker` and `default`).
+   */
+  interface Cluster extends EventEmitter {
+    /**
+     * Disconnects every worker, then calls `callback` once all of them are
+     * disconnected and the primary's handles are closed. Primary only.
+     */
+    disconnect(callback?: () => void): void;
+    /**
+     * Starts a new worker process; `env` adds variables to its environment.
+     * Primary only.
+     */
+    fork(env?: any): Worker;
+
+    /** @deprecated Use `isPrimary`. */
+    readonly isMaster: boolean;
+    /** `true` in the primary process (no `NODE_UNIQUE_ID` in the environment). */
+    readonly isPrimary: boolean;
+    /** `true` in a worker process. */
+    readonly isWorker: boolean;
+    /**
+     * `SCHED_RR` (round-robin in the primary) or `SCHED_NONE` (left to the
+     * OS). Fixed once the first worker is forked or `setupPrimary()` is called.
+     */
+    schedulingPolicy: number;
+    /** Settings in effect, filled in by `setupPrimary()`/`fork()`. */
+    readonly settings: ClusterSettings;
+    /** @deprecated Use `setupPrimary()`. */
+    setupMaster(settings?: ClusterSettings): void;
+    /** Changes the default settings for later `fork()` calls. Primary only. */
+    setupPrimary(settings?: ClusterSettings): void;
+    /** The current worker, in a worker process; not set in the primary. */
+    readonly worker?: Worker;
+    /** Live workers by id, in the primary; not set in a worker. */
+    readonly workers?: NodeJS.Dict<Worker>;
+    readonly SCHED_NONE: number;
+    readonly SCHED_RR: number;
+
+    addListener(event: string, listener: (...args: any[]) => void): this;
+    addListener(event: 'disconnect', listener: (worker: Worker) => void): this;
+    addListener(event: 'exit', listener: (worker: Worker, code: number, signal: string) => void): this;
+    addListener(event: 'fork', listener: (worker: Worker) => void): this;
+    addListener(event: 'listening', listener: (worker: Worker, address: Address) => void): this;
+    addListener(
+      event: 'message',
+      listener: (worker: Worker, message: any, handle: net.Socket | net.Server) => void,
+    ): this;
+    addListener(event: 'online', listener: (worker: Worker) => void): this;
+    addListener(event: 'setup', listener: (settings: ClusterSettings) => void): this;
+
+    emit(event: string | symbol, ...args: any[]): boolean;
+    emit(event: 'disconnect', worker: Worker): boolean;
+    emit(event: 'exit', worker: Worker, code: number, signal: string): boolean;
+    emit(event: 'fork', worker: Worker): boolean;
+    emit(event: 'listening', worker: Worker, address: Address): boolean;
+    emit(event: 'message', worker: Worker, message: any, handle: net.Socket | net.Server): boolean;
+    emit(event: 'online', worker: Worker): boolean;
+    emit(event: 'setup', settings: ClusterSettings): boolean;
+
+    on(event: string, listener: (...args: any[]) => void): this;
+    on(event: 'disconnect', listener: (worker: Worker) => void): this;
+    on(event: 'exit', listener: (worker: Worker, code: number, signal: string) => void): this;
+    on(event: 'fork', listener: (worker: Worker) => void): this;
+    on(event: 'listening', listener: (worker: Worker, address: Address) => void): this;
+    on(
+      event: 'message',
+      listener: (worker: Worker, message: any, handle: net.Socket | net.Server) => void,
+    ): this;
+    on(event: 'online', listener: (worker: Worker) => void): this;
+    on(event: 'setup', listener: (settings: ClusterSettings) => void): this;
+
+    once(event: string, listener: (...args: any[]) => void): this;
+    once(event: 'disconnect', listener: (worker: Worker) => void): this;
+    once(event: 'exit', listener: (worker: Worker, code: number, signal: string) => void): this;
+    once(event: 'fork', listener: (worker: Worker) => void): this;
+    once(event: 'listening', listener: (worker: Worker, address: Address) => void): this;
+    once(
+      event: 'message',
+      listener: (worker: Worker, message: any, handle: net.Socket | net.Server) => void,
+    ): this;
+    once(event: 'online', listener: (worker: Worker) => void): this;
+    once(event: 'setup', listener: (settings: ClusterSettings) => void): this;
+
+    prependListener(event: string, listener: (...args: any[]) => void): this;
+    prependListener(event: 'disconnect', listener: (worker: Worker) => void): this;
+    prependListener(event: 'exit', listener: (worker: Worker, code: number, signal: string) => void): this;
+    prependListener(event: 'fork', listener: (worker: Worker) => void): this;
+    prependListener(event: 'listening', listener: (worker: Worker, address: Address) => void): this;
+    prependListener(
+      event: 'message',
+      listener: (worker: Worker, message: any, handle: net.Socket | net.Server) => void,
+    ): this;
+    prependListener(event: 'online', listener: (worker: Worker) => void): this;
+    prependListener(event: 'setup', listener: (settings: ClusterSettings) => void): this;
+
+    prependOnceListener(event: string, listener: (...args: any[]) => void): this;
+    prependOnceListener(event: 'disconnect', listener: (worker: Worker) => void): this;
+    prependOnceListener(event: 'exit', listener: (worker: Worker, code: number, signal: string) => void): this;
+    prependOnceListener(event: 'fork', listener: (worker: Worker) => void): this;
+    prependOnceListener(event: 'listening', listener: (worker: Worker, address: Address) => void): this;
+    prependOnceListener(
+      event: 'message',
+      listener: (worker: Worker, message: any, handle: net.Socket | net.Server) => void,
+    ): this;
+    prependOnceListener(event: 'online', listener: (worker: Worker) => void): this;
+    prependOnceListener(event: 'setup', listener: (settings: ClusterSettings) => void): this;
+  }
+}
+
+/**
+ * The type of the module value. `Worker` and `default` are kept out of
+ * `cluster.Cluster` so that values typed with @types/node's `Cluster` (which
+ * has neither) remain assignable to ours.
+ */
+interface ClusterModule extends cluster.Cluster {
+  /** The `Worker` class. */
+  Worker: typeof Worker;
+  /** The cluster object itself (the default export). */
+  readonly default: ClusterModule;
+}
+
+/**
+ * The cluster object. Its members can also be imported by name
+ * (`import { isPrimary, fork } from 'rust-cluster'`). Note that, as with
+ * node:cluster, the ES module entry only exports the object's own
+ * properties, not the methods it inherits from EventEmitter: in ES modules,
+ * use `cluster.on(...)` rather than importing `on`.
+ */
+declare const cluster: ClusterModule;
+
+export = cluster;
