@@ -98,12 +98,18 @@ function missingArgs(...names) {
     `The ${formatList(wrapped)} argument${names.length > 1 ? 's' : ''} must be specified`);
 }
 
+function outOfRange(name, range, received) {
+  return makeError(RangeError, 'ERR_OUT_OF_RANGE',
+    `The value of "${name}" is out of range. It must be ${range}. Received ${inspect(received)}`);
+}
+
 const simple = (Base, code, message) => () => makeError(Base, code, message);
 
 module.exports = {
   invalidArgType,
   invalidArgValue,
   missingArgs,
+  outOfRange,
   ipcChannelClosed: simple(Error, 'ERR_IPC_CHANNEL_CLOSED', 'Channel closed'),
   ipcDisconnected: simple(Error, 'ERR_IPC_DISCONNECTED', 'IPC channel is already disconnected'),
   ipcOnePipe: simple(Error, 'ERR_IPC_ONE_PIPE', 'Child process can have only one IPC pipe'),

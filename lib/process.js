@@ -154,6 +154,7 @@ class Channel {
       case 'message': return this.onMessage(event);
       case 'writeFailed': return this.onWriteFailed(event);
       case 'closed': return this.onClosed(event);
+      case 'unresponsive': return this.onUnresponsive();
       default:
     }
   }
@@ -182,6 +183,14 @@ class Channel {
 
   onWriteFailed({ errno }) {
     if (this.open) this.child.emit('error', writeError(errno));
+  }
+
+  // The worker sat on a handed connection past `handoffTimeout`: its event
+  // loop is stuck. Kill it so the connection can go to another worker.
+  onUnresponsive() {
+    process.emitWarning(`worker ${this.id} did not take a connection within ` +
+      `handoffTimeout; killing it`, { code: 'RUST_CLUSTER_UNRESPONSIVE_WORKER' });
+    this.child.kill('SIGKILL');
   }
 
   protocolError(message) {
@@ -254,6 +263,26 @@ function checkNullBytes(list, name) {
   });
 }
 
+const DEFAULT_MAX_MESSAGE_SIZE = 64 * 1024 * 1024;
+
+function validateUint32(value, name, min) {
+  if (typeof value !== 'number') throw errors.invalidArgType(name, 'number', value);
+  if (!Number.isInteger(value) || value < min || value > 0xFFFFFFFF) {
+    throw errors.outOfRange(name, `an integer >= ${min} and <= 4294967295`, value);
+  }
+  return value;
+}
+
+/** The settings rust-cluster adds to node:cluster's, validated. */
+function extensionSettings(settings) {
+  return {
+    maxMessageSize: settings.maxMessageSize === undefined ? DEFAULT_MAX_MESSAGE_SIZE
+      : validateUint32(settings.maxMessageSize, 'settings.maxMessageSize', 1),
+    handoffTimeout: settings.handoffTimeout === undefined ? 0
+      : validateUint32(settings.handoffTimeout, 'settings.handoffTimeout', 0),
+  };
+}
+
 /**
  * `child_process.fork(exec, args, options)` as cluster calls it, with the
  * IPC channel served by Rust instead of libuv.
@@ -268,7 +297,9 @@ function forkWorker(id, settings, env, execArgv) {
   // spawn() below validates `serialization` with Node's own error.
   const mode = settings.serialization === 'advanced' ? 'advanced' : 'json';
   const index = stdio.indexOf('ipc');
-  const childFd = getEngine().openChannel(id, mode === 'advanced');
+  const { maxMessageSize, handoffTimeout } = extensionSettings(settings);
+  getEngine().setHandoffTimeout(handoffTimeout);
+  const childFd = getEngine().openChannel(id, mode === 'advanced', maxMessageSize);
   stdio[index] = childFd;
   let child;
   try {

@@ -28,7 +28,7 @@ use scheduler::Policy;
 /// An engine event as JS receives it.
 #[napi(object)]
 pub struct ChannelEvent {
-    /// `message`, `writeFailed` or `closed`.
+    /// `message`, `writeFailed`, `closed` or `unresponsive`.
     pub kind: String,
     pub worker: u32,
     pub payload: Option<Buffer>,
@@ -79,6 +79,7 @@ impl From<Event> for ChannelEvent {
                 error,
                 ..blank("closed", worker)
             },
+            Event::Unresponsive { worker } => blank("unresponsive", worker),
         }
     }
 }
@@ -157,7 +158,7 @@ impl Primary {
     /// Create a worker's channel. Returns the child's end, for the spawn
     /// stdio array; the caller closes it once the child is spawned.
     #[napi]
-    pub fn open_channel(&self, worker: u32, advanced: bool) -> Result<i32> {
+    pub fn open_channel(&self, worker: u32, advanced: bool, max_message_bytes: u32) -> Result<i32> {
         let (ours, theirs) = socketpair(
             AddressFamily::Unix,
             SockType::Stream,
@@ -178,6 +179,7 @@ impl Primary {
             worker,
             sock: ours,
             mode: Mode::from_advanced(advanced),
+            max_message: max_message_bytes as usize,
             queued,
         })?;
         Ok(theirs.into_raw_fd())
@@ -247,10 +249,12 @@ impl Primary {
         self.command(Command::SetPolicy(policy))
     }
 
-    /// The largest message a worker may send before it is disconnected.
+    /// How long a worker may sit on a handed connection before it is
+    /// reported unresponsive; 0 waits forever, as node:cluster does.
     #[napi]
-    pub fn set_max_message_bytes(&self, bytes: u32) -> Result<()> {
-        self.command(Command::SetMaxMessageBytes(bytes as usize))
+    pub fn set_handoff_timeout(&self, millis: u32) -> Result<()> {
+        let timeout = (millis > 0).then(|| std::time::Duration::from_millis(u64::from(millis)));
+        self.command(Command::SetHandoffTimeout(timeout))
     }
 
     /// Keep the event loop alive while channels are open (`true`), or not.

@@ -11,12 +11,13 @@ use std::path::{Component, Path, PathBuf};
 use std::rc::{Rc, Weak};
 use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use tokio::io::unix::AsyncFd;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use crate::channel::framing::{Mode, DEFAULT_MAX_MESSAGE_BYTES};
+use crate::channel::framing::Mode;
 use crate::channel::v8::Value;
 use crate::channel::{Channel, ChannelEvents, Outgoing};
 use crate::protocol::{self, number, string};
@@ -43,6 +44,10 @@ pub enum Event {
     },
     /// The channel closed; `error` when the worker misbehaved or I/O failed.
     Closed { worker: u32, error: Option<String> },
+    /// The worker held a handed connection longer than the handoff timeout
+    /// without answering: its event loop is stuck. JS kills it; the
+    /// connection then goes to another worker.
+    Unresponsive { worker: u32 },
 }
 
 pub trait EventSink {
@@ -55,6 +60,8 @@ pub enum Command {
         worker: u32,
         sock: OwnedFd,
         mode: Mode,
+        /// The largest message the worker may send.
+        max_message: usize,
         queued: Arc<AtomicUsize>,
     },
     Send {
@@ -76,7 +83,9 @@ pub enum Command {
         worker: u32,
     },
     SetPolicy(Policy),
-    SetMaxMessageBytes(usize),
+    /// How long a worker may hold a handed connection without answering
+    /// (`None`: forever, as in node:cluster).
+    SetHandoffTimeout(Option<Duration>),
 }
 
 type Conn = Rc<OwnedFd>;
@@ -141,11 +150,12 @@ struct InFlight {
     key: Rc<str>,
     worker: u32,
     conn: Conn,
+    sent: Instant,
 }
 
 struct State {
     policy: Policy,
-    max_message: usize,
+    handoff_timeout: Option<Duration>,
     /// `seq` of the messages the primary sends (one counter for all workers,
     /// as in `cluster/utils.js`).
     seq: u64,
@@ -165,7 +175,7 @@ pub async fn run(mut commands: mpsc::UnboundedReceiver<Command>, sink: Box<dyn E
     let engine = Rc::new_cyclic(|me| Engine {
         state: RefCell::new(State {
             policy: Policy::RoundRobin,
-            max_message: DEFAULT_MAX_MESSAGE_BYTES,
+            handoff_timeout: None,
             seq: 0,
             workers: Registry::default(),
             handles: HashMap::new(),
@@ -174,8 +184,30 @@ pub async fn run(mut commands: mpsc::UnboundedReceiver<Command>, sink: Box<dyn E
         sink,
         me: me.clone(),
     });
+    tokio::task::spawn_local(watch_handoffs(Rc::downgrade(&engine)));
     while let Some(command) = commands.recv().await {
         engine.command(command);
+    }
+}
+
+/// With a handoff timeout set, look for workers sitting on a connection.
+async fn watch_handoffs(engine: Weak<Engine>) {
+    loop {
+        let Some(timeout) = engine
+            .upgrade()
+            .and_then(|e| e.state.borrow().handoff_timeout)
+        else {
+            tokio::time::sleep(Duration::from_millis(250)).await;
+            continue;
+        };
+        tokio::time::sleep((timeout / 4).max(Duration::from_millis(10))).await;
+        let Some(engine) = engine.upgrade() else {
+            return;
+        };
+        let stuck = engine.state.borrow_mut().stuck_workers(timeout);
+        for worker in stuck {
+            engine.sink.emit(Event::Unresponsive { worker });
+        }
     }
 }
 
@@ -186,8 +218,9 @@ impl Engine {
                 worker,
                 sock,
                 mode,
+                max_message,
                 queued,
-            } => self.open(worker, sock, mode, queued),
+            } => self.open(worker, sock, mode, max_message, queued),
             Command::Send {
                 worker,
                 bytes,
@@ -235,20 +268,29 @@ impl Engine {
                 self.state.borrow_mut().remove_worker_from_handles(worker)
             }
             Command::SetPolicy(policy) => self.state.borrow_mut().policy = policy,
-            Command::SetMaxMessageBytes(bytes) => self.state.borrow_mut().max_message = bytes,
+            Command::SetHandoffTimeout(timeout) => {
+                self.state.borrow_mut().handoff_timeout = timeout
+            }
         }
     }
 
-    fn open(self: &Rc<Self>, worker: u32, sock: OwnedFd, mode: Mode, queued: Arc<AtomicUsize>) {
-        let max = self.state.borrow().max_message;
+    fn open(
+        self: &Rc<Self>,
+        worker: u32,
+        sock: OwnedFd,
+        mode: Mode,
+        max_message: usize,
+        queued: Arc<AtomicUsize>,
+    ) {
         let events: Rc<dyn ChannelEvents> = self.clone();
-        match Channel::spawn(worker, sock, mode, max, queued, events) {
+        match Channel::spawn(worker, sock, mode, max_message, queued, events) {
             Ok(channel) => self.state.borrow_mut().workers.insert(
                 worker,
                 WorkerEntry {
                     channel,
                     mode,
                     exited_after_disconnect: false,
+                    reported_unresponsive: false,
                 },
             ),
             Err(e) => self.sink.emit(Event::Closed {
@@ -487,8 +529,30 @@ impl State {
                 key: key.clone(),
                 worker,
                 conn,
+                sent: Instant::now(),
             },
         );
+    }
+
+    /// Workers holding a handed connection for longer than `timeout`, each
+    /// reported once.
+    fn stuck_workers(&mut self, timeout: Duration) -> Vec<u32> {
+        let mut stuck: Vec<u32> = self
+            .in_flight
+            .values()
+            .filter(|f| f.sent.elapsed() > timeout)
+            .map(|f| f.worker)
+            .collect();
+        stuck.sort_unstable();
+        stuck.dedup();
+        stuck.retain(|&w| match self.workers.get_mut(w) {
+            Some(entry) if !entry.reported_unresponsive => {
+                entry.reported_unresponsive = true;
+                true
+            }
+            _ => false,
+        });
+        stuck
     }
 
     /// `removeHandlesForWorker`.

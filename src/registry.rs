@@ -12,6 +12,8 @@ pub struct WorkerEntry {
     /// Set by `worker.disconnect()` or the worker's `exitedAfterDisconnect`
     /// message; a leaving worker gets no new server handles.
     pub exited_after_disconnect: bool,
+    /// Already reported as sitting on a handed connection.
+    pub reported_unresponsive: bool,
 }
 
 #[derive(Default)]
