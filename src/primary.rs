@@ -95,8 +95,8 @@ struct RoundRobinHandle {
     sockname: Option<Value>,
     data: Value,
     accept: JoinHandle<()>,
-    /// Held so the socket (and a Unix path) live as long as the handle.
-    _bound: Rc<AsyncFd<Bound>>,
+    /// The listening socket (and a Unix path), alive as long as the handle.
+    listener: Rc<AsyncFd<Bound>>,
 }
 
 struct SharedHandle {
@@ -256,6 +256,7 @@ impl Engine {
                 if let Some(entry) = st.workers.get_mut(worker) {
                     entry.exited_after_disconnect = true;
                 }
+                st.hand_over_leftovers(worker);
                 st.send_cluster(worker, vec![("act".into(), string("disconnect"))]);
                 st.remove_worker_from_handles(worker);
             }
@@ -426,7 +427,7 @@ impl Engine {
             sockname,
             data: Value::Undefined,
             accept,
-            _bound: listener,
+            listener,
         })
     }
 
@@ -532,6 +533,31 @@ impl State {
                 sent: Instant::now(),
             },
         );
+    }
+
+    /// `worker` is being disconnected. Where it is the last worker of a
+    /// round-robin handle, the handle is about to close: instead of
+    /// resetting the connections it still holds (and those in the kernel's
+    /// accept queue), hand them all to this worker ahead of its `disconnect`
+    /// message. Its server is still open when it reads them, so it accepts
+    /// them and answers them before it exits.
+    fn hand_over_leftovers(&mut self, worker: u32) {
+        let mut handoffs = Vec::new();
+        for (key, handle) in self.handles.iter_mut() {
+            let Handle::RoundRobin(h) = handle else {
+                continue;
+            };
+            if h.rr.workers() != [worker] {
+                continue;
+            }
+            handoffs.extend(h.rr.drain().into_iter().map(|conn| (key.clone(), conn)));
+            while let Ok(conn) = accept(h.listener.get_ref()) {
+                handoffs.push((key.clone(), Rc::new(conn)));
+            }
+        }
+        for (key, conn) in handoffs {
+            self.send_newconn(&key, worker, conn);
+        }
     }
 
     /// Workers holding a handed connection for longer than `timeout`, each

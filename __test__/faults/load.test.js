@@ -1,0 +1,25 @@
+'use strict';
+const { test } = require('node:test');
+const assert = require('node:assert/strict');
+const { run } = require('../core/run');
+
+test('cluster.disconnect() with connections queued: every accepted connection is answered', async () => {
+  const r = await run('../../faults/fixtures/disconnect-inflight.js', 'rust');
+  const done = r.events.find((e) => e.ev === 'done');
+  assert.ok(done, r.stdout + r.stderr);
+  // node:cluster resets the connections still queued in the primary here.
+  assert.deepEqual({ ok: done.ok, errors: done.errors }, { ok: 30, errors: [] });
+  assert.ok(r.events.some((e) => e.ev === 'disconnected'));
+});
+
+test('a worker SIGKILLed under load: only what it held fails, exit fires once', async () => {
+  const r = await run('../../faults/fixtures/kill-under-load.js', 'rust');
+  const done = r.events.find((e) => e.ev === 'done');
+  assert.ok(done, r.stdout + r.stderr);
+  assert.ok(done.ok > 100, `only ${done.ok} requests succeeded`);
+  // At most one request per concurrent client can have been in the victim.
+  assert.ok(done.failed <= 8, `${done.failed} failed`);
+  assert.equal(done.failedAfterKill, 0);
+  assert.equal(done.exits, 1);
+  assert.deepEqual(r.events.filter((e) => e.ev === 'victim exit'), [{ ev: 'victim exit', code: null, signal: 'SIGKILL' }]);
+});
