@@ -1,26 +1,41 @@
 'use strict';
-// Loads the native addon: a prebuilt per-platform package when one is
-// installed, else the binary `npm install` built from source beside index.js.
+// Loads the native addon: the binary built from source beside index.js
+// (`npm run build`, or `npm install` when no prebuilt package fits), else the
+// prebuilt per-platform package @rust-cluster/<triple>, an optional
+// dependency that npm installs only on the matching os/cpu/libc.
 const path = require('node:path');
-const { platformTriple, bindingFileName } = require('./platform');
+const { TARGETS, platformTriple, bindingFileName, packageName } = require('./platform');
 
 function load() {
+  const triple = platformTriple();
+  const local = path.join(__dirname, '..', bindingFileName(triple));
   const candidates = [
-    path.join(__dirname, '..', bindingFileName()),
-    `@rust-cluster/${platformTriple()}`,
+    { id: local, label: `./${bindingFileName(triple)} (built from source)` },
+    { id: packageName(triple), label: `${packageName(triple)} (prebuilt package)` },
   ];
-  const errors = [];
-  for (const candidate of candidates) {
+  const tried = [];
+  for (const { id, label } of candidates) {
     try {
-      return require(candidate);
+      return require(id);
     } catch (err) {
-      if (err.code !== 'MODULE_NOT_FOUND') errors.push(`${candidate}: ${err.message}`);
+      // Not there at all: say so briefly. Anything else (a binary that exists
+      // but does not load) is the interesting part of the message.
+      const missing = err.code === 'MODULE_NOT_FOUND' && String(err.message).includes(id);
+      tried.push(`  - ${label}: ${missing ? 'not found' : err.message}`);
     }
   }
-  const detail = errors.length ? `\n${errors.join('\n')}` : '';
+  const prebuilt = Object.prototype.hasOwnProperty.call(TARGETS, triple)
+    ? `A prebuilt binary for it is published as ${packageName(triple)}, an optional ` +
+      'dependency: reinstall without --omit=optional / --no-optional, and with ' +
+      'the same os, cpu and libc as the machine that runs it.'
+    : `No prebuilt binary is published for ${triple}.`;
   throw new Error(
-    `rust-cluster: no native binary for ${platformTriple()} (Node ${process.version}).` +
-    ' Build it from source with `npm run build` (needs a Rust toolchain).' + detail);
+    `rust-cluster: could not load the native addon for ${triple} ` +
+    `(Node ${process.version}, N-API ${process.versions.napi}, ${process.platform}/${process.arch}).\n` +
+    `Tried:\n${tried.join('\n')}\n` +
+    `${prebuilt}\n` +
+    'To build it from source, install a Rust toolchain (https://rustup.rs) and run ' +
+    '`npm rebuild rust-cluster` in your project (or `npm run build` in the rust-cluster package directory).');
 }
 
 module.exports = load();

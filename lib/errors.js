@@ -118,6 +118,8 @@ module.exports = {
     `Forked processes must have an IPC channel, missing value 'ipc' in ${name}`),
   socketBadPort: (name, port, allowZero = true) => makeError(RangeError, 'ERR_SOCKET_BAD_PORT',
     `${name} should be ${allowZero ? '>=' : '>'} 0 and < 65536. Received ${describeReceived(port)}.`),
-  internalAssertion: (message) => makeError(Error, 'ERR_INTERNAL_ASSERTION', message),
+  internalAssertion: (message) => makeError(Error, 'ERR_INTERNAL_ASSERTION', `${message}\n` +
+    'This is caused by either a bug in Node.js or incorrect usage of Node.js internals.\n' +
+    'Please open an issue with this stack trace at https://github.com/nodejs/node/issues\n'),
   channelProtocol: (message) => makeError(Error, 'ERR_IPC_CHANNEL_PROTOCOL', message),
 };

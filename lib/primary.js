@@ -41,8 +41,11 @@ cluster.setupPrimary = function setupPrimary(options) {
     ...options,
   };
   // One V8 profile log per process, as node:cluster arranges.
-  if (settings.execArgv.some((s) => s.startsWith('--prof')) &&
-      !settings.execArgv.some((s) => s.startsWith('--logfile='))) {
+  // Array.prototype.some on whatever was given, as node's primordials do: a
+  // bad execArgv only fails later, in fork().
+  const some = (list, test) => Array.prototype.some.call(list, test);
+  if (some(settings.execArgv, (s) => s.startsWith('--prof')) &&
+      !some(settings.execArgv, (s) => s.startsWith('--logfile='))) {
     settings.execArgv = [...settings.execArgv, '--logfile=v8-%p.log'];
   }
   cluster.settings = settings;
@@ -51,10 +54,12 @@ cluster.setupPrimary = function setupPrimary(options) {
 
   initialized = true;
   schedulingPolicy = cluster.schedulingPolicy; // Freeze policy.
+  // Anything but SCHED_RR gets shared handles, as in node (which also
+  // asserts, after freezing the policy).
+  getEngine().setSchedulingPolicy(schedulingPolicy === SCHED_RR ? SCHED_RR : SCHED_NONE);
   if (schedulingPolicy !== SCHED_NONE && schedulingPolicy !== SCHED_RR) {
     throw errors.internalAssertion(`Bad cluster.schedulingPolicy: ${schedulingPolicy}`);
   }
-  getEngine().setSchedulingPolicy(schedulingPolicy);
   process.nextTick(setupSettingsNT, settings);
 };
 

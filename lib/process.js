@@ -50,6 +50,9 @@ class Channel {
     this.child = child;
     this.codec = serialization[mode];
     this.open = true;
+    // Like Node's `_handleQueue`: null when no passed handle awaits its
+    // ACK, else how many messages wait behind it (Rust holds them).
+    this.queuedBehindHandle = null;
     channels.set(id, this);
     if (++openChannels === 1) getEngine().keepAlive(true);
     this.install();
@@ -65,7 +68,8 @@ class Channel {
     if (!handle || typeof handle.onexit !== 'function') return;
     const onexit = handle.onexit;
     handle.onexit = (...args) => {
-      if (!this.open) return onexit.apply(handle, args);
+      // A negative code is a spawn failure: node reports it at once.
+      if (!this.open || args[0] < 0) return onexit.apply(handle, args);
       const timer = setTimeout(() => this.runDeferredExit(), EXIT_WAITS_FOR_CHANNEL_MS);
       this.deferredExit = () => {
         clearTimeout(timer);
@@ -146,6 +150,8 @@ class Channel {
     else if (!options.swallowErrors) ticket = 1;
     const fast = getEngine().send(this.id, frame, fd, ticket);
     if (release) release();
+    if (this.queuedBehindHandle !== null) return ++this.queuedBehindHandle === 1;
+    if (fd !== null) this.queuedBehindHandle = 0;
     return fast;
   }
 
@@ -155,6 +161,9 @@ class Channel {
       case 'writeFailed': return this.onWriteFailed(event);
       case 'closed': return this.onClosed(event);
       case 'unresponsive': return this.onUnresponsive();
+      case 'handleSettled':
+        this.queuedBehindHandle = null;
+        return undefined;
       default:
     }
   }

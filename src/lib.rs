@@ -28,7 +28,7 @@ use scheduler::Policy;
 /// An engine event as JS receives it.
 #[napi(object)]
 pub struct ChannelEvent {
-    /// `message`, `writeFailed`, `closed` or `unresponsive`.
+    /// `message`, `writeFailed`, `closed`, `unresponsive` or `handleSettled`.
     pub kind: String,
     pub worker: u32,
     pub payload: Option<Buffer>,
@@ -80,6 +80,7 @@ impl From<Event> for ChannelEvent {
                 ..blank("closed", worker)
             },
             Event::Unresponsive { worker } => blank("unresponsive", worker),
+            Event::HandleSettled { worker } => blank("handleSettled", worker),
         }
     }
 }

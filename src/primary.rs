@@ -44,6 +44,8 @@ pub enum Event {
     },
     /// The channel closed; `error` when the worker misbehaved or I/O failed.
     Closed { worker: u32, error: Option<String> },
+    /// A descriptor JS sent has been acknowledged by the worker.
+    HandleSettled { worker: u32 },
     /// The worker held a handed connection longer than the handoff timeout
     /// without answering: its event loop is stuck. JS kills it; the
     /// connection then goes to another worker.
@@ -230,6 +232,7 @@ impl Engine {
                 let accounted = bytes.len();
                 let msg = Outgoing {
                     bytes,
+                    report_settled: fd.is_some(),
                     fd: fd.map(Rc::new),
                     ticket,
                     accounted,
@@ -468,6 +471,7 @@ impl State {
             fd,
             ticket: None,
             accounted: 0,
+            report_settled: false,
         });
     }
 
@@ -523,6 +527,7 @@ impl State {
             fd: Some(conn.clone()),
             ticket: None,
             accounted: 0,
+            report_settled: false,
         });
         self.in_flight.insert(
             seq,
@@ -779,6 +784,10 @@ impl ChannelEvents for Engine {
             fd,
             internal,
         });
+    }
+
+    fn handle_settled(&self, worker: u32) {
+        self.sink.emit(Event::HandleSettled { worker });
     }
 
     fn write_failed(&self, worker: u32, ticket: u32, errno: i32) {

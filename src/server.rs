@@ -237,7 +237,14 @@ fn bind_udp(q: &Query) -> Result<Bound, Errno32> {
 fn bind_unix(path: PathBuf, ty: SockType) -> Result<Bound, Errno32> {
     let fd = new_socket(AddressFamily::Unix, ty)?;
     let addr = UnixAddr::new(&path).map_err(uv)?;
-    bind(fd.as_raw_fd(), &addr).map_err(uv)?;
+    // libuv reports a missing directory as EACCES (uv_pipe_bind).
+    bind(fd.as_raw_fd(), &addr).map_err(|e| {
+        if e == Errno::ENOENT {
+            uv(Errno::EACCES)
+        } else {
+            uv(e)
+        }
+    })?;
     Ok(Bound {
         fd,
         unlink: Some(path),

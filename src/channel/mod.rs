@@ -40,6 +40,9 @@ pub struct Outgoing {
     /// Bytes the sender added to the channel's `queued` counter for this
     /// message (user messages from JS); subtracted once written.
     pub accounted: usize,
+    /// Report through `ChannelEvents::handle_settled` once the worker has
+    /// acknowledged the descriptor (JS mirrors Node's `_handleQueue`).
+    pub report_settled: bool,
 }
 
 enum WriterItem {
@@ -57,6 +60,9 @@ pub trait ChannelEvents {
     /// Anything else for JS: user data, or other internal messages, with the
     /// descriptor that came with it.
     fn message(&self, worker: u32, raw: Vec<u8>, fd: Option<OwnedFd>, internal: bool);
+    /// A descriptor sent with `report_settled` was acknowledged (or given up
+    /// on after NACKs): messages queued behind it move on.
+    fn handle_settled(&self, worker: u32);
     /// A write with a ticket failed; `errno` is the OS error number.
     fn write_failed(&self, worker: u32, ticket: u32, errno: i32);
     /// The channel is closed; `error` says why when it was not a clean EOF.
@@ -180,6 +186,9 @@ impl Writer {
     async fn deliver(&mut self, msg: Outgoing) -> io::Result<()> {
         let result = self.deliver_inner(&msg).await;
         self.queued.fetch_sub(msg.accounted, Ordering::Relaxed);
+        if msg.report_settled && result.is_ok() {
+            self.events.handle_settled(self.worker);
+        }
         if let (Some(ticket), Err(e)) = (msg.ticket, &result) {
             let errno = e.raw_os_error().unwrap_or(nix::libc::EPIPE);
             self.events.write_failed(self.worker, ticket, errno);
@@ -283,10 +292,12 @@ impl Reader {
                     if truncated {
                         return Err("worker sent more file descriptors than fit in one read".into());
                     }
-                    // A short read drained the socket: skip the recvmsg that
-                    // would only say EAGAIN. Tokio's readiness ticks make
-                    // this safe against data that arrives meanwhile.
-                    if n < buf.len() {
+                    // A short read with no descriptor drained the socket: skip
+                    // the recvmsg that would only say EAGAIN (tokio's
+                    // readiness ticks keep this safe against data arriving
+                    // meanwhile). A read that carried a descriptor stops at
+                    // that message's end even when more is queued.
+                    if n < buf.len() && received.is_empty() {
                         guard.clear_ready();
                     }
                     n

@@ -1,0 +1,78 @@
+'use strict';
+// (a) fork -> online -> listening -> disconnect -> exit on both emitters, with
+// the worker's state at each event; (b) every way a worker can end.
+const { describe, test } = require('node:test');
+const assert = require('node:assert/strict');
+const {
+  compareImpls, primaryEvents, workerEvents, perWorker, settleDisconnectExit,
+  CONCURRENCY,
+} = require('../helpers/harness');
+
+describe('parity/lifecycle', { concurrency: CONCURRENCY }, () => {
+  test('lifecycle: event order and worker state on Worker and cluster emitters', { timeout: 60000 }, async (t) => {
+    const normalize = (r) => {
+      const prim = primaryEvents(r.events);
+      const global = prim.filter((e) => ['primary', 'forked', 'all-forked', 'cluster:fork'].includes(e.ev));
+      const byId = perWorker(prim.filter((e) => e.id !== undefined && !global.includes(e)));
+      for (const id of Object.keys(byId)) {
+        byId[id] = settleDisconnectExit(byId[id].map((e) => (e.address ? { ...e, address: { ...e.address, port: 'PORT' } } : e)));
+      }
+      return { global, byId, workers: workerEvents(r.events), last: prim[prim.length - 1] };
+    };
+    const check = (r) => {
+      const prim = primaryEvents(r.events);
+      const listening = prim.filter((e) => /:listening$/.test(e.ev));
+      assert.equal(listening.length, 4);
+      const ports = new Set(listening.map((e) => e.address.port));
+      assert.equal(ports.size, 1, 'every worker listen(0)s on the same port');
+      assert.ok([...ports][0] > 0);
+      // 'fork' is emitted on a later tick than fork() returns.
+      const iAll = prim.findIndex((e) => e.ev === 'all-forked');
+      assert.ok(prim.findIndex((e) => e.ev === 'cluster:fork') > iAll);
+      // All disconnect() calls happen before any disconnect/exit event.
+      const lastCall = prim.map((e) => e.ev).lastIndexOf('disconnect-called');
+      const firstDE = prim.findIndex((e) => /:(disconnect|exit)$/.test(e.ev));
+      assert.ok(lastCall >= 0 && lastCall < firstDE);
+      for (const e of prim.filter((x) => /:exit$/.test(x.ev))) {
+        assert.equal(e.code, 0);
+        assert.equal(e.signal, null);
+        assert.equal(e.eAD, true);
+        assert.equal(e.state, 'dead');
+      }
+      assert.deepEqual(prim[prim.length - 1], { ev: 'primary-exit', code: 0, workers: [] });
+    };
+    await compareImpls(t, 'parity-lifecycle.js', { check }, normalize);
+  });
+
+  test('exit ways: kill/disconnect/exit from primary and worker (code, signal, exitedAfterDisconnect)', { timeout: 90000 }, async (t) => {
+    const normalize = (r) => {
+      const byId = perWorker(primaryEvents(r.events));
+      for (const id of Object.keys(byId)) byId[id] = settleDisconnectExit(byId[id]);
+      return { byId, workers: workerEvents(r.events) };
+    };
+    const expected = {
+      'primary-kill': [null, 'SIGTERM', false],
+      'primary-kill-SIGKILL': [null, 'SIGKILL', false],
+      'primary-kill-SIGINT': [null, 'SIGINT', false],
+      'primary-destroy': [null, 'SIGTERM', false],
+      'primary-disconnect': [0, null, true],
+      'primary-process-kill': [null, 'SIGTERM', false],
+      'worker-exit-0': [0, null, false],
+      'worker-exit-3': [3, null, false],
+      'worker-disconnect': [0, null, true],
+      'worker-kill': [0, null, true],
+      'worker-kill-signal': [0, null, true],
+      'worker-process-disconnect': [0, null, false],
+      'worker-self-SIGTERM': [null, 'SIGTERM', false],
+      'worker-throw': [1, null, false],
+    };
+    const check = (r) => {
+      const exits = primaryEvents(r.events).filter((e) => e.ev === 'worker:exit');
+      assert.equal(exits.length, Object.keys(expected).length);
+      for (const e of exits) {
+        assert.deepEqual([e.code, e.signal, e.eAD], expected[e.way], e.way);
+      }
+    };
+    await compareImpls(t, 'parity-exit-ways.js', { check, timeout: 60000 }, normalize);
+  });
+});
