@@ -20,9 +20,13 @@ const cluster = require(process.env.CLUSTER_MODULE || path.join(__dirname, '..')
 function snapshot() {
   if (global.gc) global.gc();
   const status = fs.readFileSync('/proc/self/status', 'utf8');
+  const mem = process.memoryUsage();
   return {
     fds: fs.readdirSync('/proc/self/fd').length,
     rssKiB: Number(/VmRSS:\s+(\d+)/.exec(status)[1]),
+    heapUsedKiB: Math.round(mem.heapUsed / 1024),
+    heapTotalKiB: Math.round(mem.heapTotal / 1024),
+    externalKiB: Math.round(mem.external / 1024),
   };
 }
 
@@ -55,61 +59,78 @@ if (cluster.isPrimary && !process.env.SOAK_LOAD) {
   let restarts = 0;
   let port;
   let before;
-  // Replace the oldest worker: fork the new one, retire the old once the new
-  // one listens, so the port never lacks a worker.
-  const retiring = new Set();
-  const restartOne = () => {
-    const oldest = Object.values(cluster.workers).find((w) => !retiring.has(w.id));
-    retiring.add(oldest.id);
-    const fresh = cluster.fork();
-    fresh.once('listening', () => oldest.disconnect());
+  let loadResult = null;
+  let restartsDone = RESTARTS === 0;
+
+  // Rolling restarts, one at a time: fork a replacement, retire the oldest
+  // worker once the new one listens, go on once the old one has exited.
+  const restartNext = () => {
+    if (restarts === RESTARTS) {
+      restartsDone = true;
+      return maybeFinish();
+    }
     restarts++;
+    const [oldest] = Object.values(cluster.workers);
+    const fresh = cluster.fork();
+    fresh.once('listening', () => {
+      oldest.once('exit', restartNext);
+      oldest.disconnect();
+    });
   };
+
+  const forkLoad = (connections, env = {}) => require('node:child_process').fork(__filename, [String(connections)], {
+    env: { ...process.env, ...env, SOAK_LOAD: '1', SOAK_PORT: String(port) },
+  });
+
+  function maybeFinish() {
+    if (!loadResult || !restartsDone) return;
+    setTimeout(() => {
+      const after = snapshot();
+      const report = {
+        connections: loadResult.done, failed: loadResult.failed, restarts,
+        seconds: (Date.now() - startedAt) / 1000, before, after,
+        fdGrowthPct: ((after.fds - before.fds) / before.fds) * 100,
+        rssGrowthPct: ((after.rssKiB - before.rssKiB) / before.rssKiB) * 100,
+      };
+      console.log(JSON.stringify(report));
+      const ok = after.fds <= before.fds * 1.05 && after.rssKiB <= before.rssKiB * 1.05 + 2048 &&
+        loadResult.failed === 0;
+      cluster.disconnect(() => process.exit(ok ? 0 : 1));
+    }, 200);
+  }
+
   let listening = 0;
   cluster.on('listening', (worker, address) => {
     if (++listening !== WORKERS) return;
     port = address.port;
-    // Warm up, then take the baseline.
-    const warm = require('node:child_process').fork(__filename, [String(Math.min(2000, CONNECTIONS)), '0'], {
-      env: { ...process.env, SOAK_LOAD: '1', SOAK_PORT: String(port) },
-    });
-    warm.on('exit', () => {
-      before = snapshot();
-      const load = require('node:child_process').fork(__filename, [String(CONNECTIONS), String(RESTARTS)], {
-        env: { ...process.env, SOAK_LOAD: '1', SOAK_PORT: String(port) },
-      });
-      load.on('message', (m) => {
-        if (m.restart && restarts < RESTARTS) restartOne();
-        if (m.result) {
-          // Let the last retired workers leave before measuring.
-          const settle = () => {
-            if (Object.keys(cluster.workers).length > WORKERS) return setTimeout(settle, 50);
-            setTimeout(() => {
-              const after = snapshot();
-              const report = {
-                connections: m.result.done, failed: m.result.failed, restarts,
-                seconds: (Date.now() - startedAt) / 1000, before, after,
-                fdGrowthPct: ((after.fds - before.fds) / before.fds) * 100,
-                rssGrowthPct: ((after.rssKiB - before.rssKiB) / before.rssKiB) * 100,
-              };
-              console.log(JSON.stringify(report));
-              const ok = after.fds <= before.fds * 1.05 &&
-                after.rssKiB <= before.rssKiB * 1.05 + 2048 && m.result.failed === 0 && restarts === RESTARTS;
-              cluster.disconnect(() => process.exit(ok ? 0 : 1));
-            }, 200);
-          };
-          settle();
+    // Warm up (connections and a few restarts, so that code paths are
+    // compiled), then take the baseline.
+    forkLoad(Math.min(2000, CONNECTIONS)).on('exit', () => {
+      let warmRestarts = Math.min(3, RESTARTS);
+      const warmRestart = () => {
+        if (warmRestarts-- === 0) {
+          before = snapshot();
+          forkLoad(CONNECTIONS).on('message', (m) => {
+            if (m.result) {
+              loadResult = m.result;
+              maybeFinish();
+            }
+          });
+          return restartNext();
         }
-      });
+        const [oldest] = Object.values(cluster.workers);
+        cluster.fork().once('listening', () => {
+          oldest.once('exit', warmRestart);
+          oldest.disconnect();
+        });
+      };
+      warmRestart();
     });
   });
 } else if (cluster.isPrimary) {
   // The load process.
   const port = Number(process.env.SOAK_PORT);
-  const every = RESTARTS > 0 ? Math.floor(CONNECTIONS / (RESTARTS + 1)) : Infinity;
-  runLoad(port, CONNECTIONS, (done) => {
-    if (done % every === 0) process.send({ restart: true });
-  }).then((result) => {
+  runLoad(port, CONNECTIONS, () => {}).then((result) => {
     if (process.send) process.send({ result }, () => process.exit(0));
   });
 } else {
