@@ -25,10 +25,11 @@ function load() {
     }
   }
   const prebuilt = Object.prototype.hasOwnProperty.call(TARGETS, triple)
-    ? `A prebuilt binary for it is published as ${packageName(triple)}, an optional ` +
-      'dependency: reinstall without --omit=optional / --no-optional, and with ' +
-      'the same os, cpu and libc as the machine that runs it.'
-    : `No prebuilt binary is published for ${triple}.`;
+    ? `The prebuilt binary comes in ${packageName(triple)}, an optional dependency ` +
+      'that npm installs only where os, cpu and libc match: check that optional ' +
+      'dependencies were not omitted (--omit=optional, --no-optional) and that ' +
+      'node_modules was installed on this kind of machine.'
+    : `No prebuilt binary exists for ${triple}.`;
   throw new Error(
     `rust-cluster: could not load the native addon for ${triple} ` +
     `(Node ${process.version}, N-API ${process.versions.napi}, ${process.platform}/${process.arch}).\n` +

@@ -142,17 +142,22 @@ class Channel {
       }
     }
     const frame = this.codec.encode(message);
-    // Node's channel writes small messages synchronously and calls back on
-    // the next tick; Rust writes in order behind the scenes, and a failure
-    // there (the worker is gone) surfaces as 'error' and 'disconnect'.
-    let ticket;
-    if (typeof callback === 'function') process.nextTick(callback, null);
-    else if (!options.swallowErrors) ticket = 1;
-    const fast = getEngine().send(this.id, frame, fd, ticket);
+    // Like Node's channel: a message on an idle channel is written now
+    // (Rust writes it from this thread) and the callback runs on the next
+    // tick; a later failure of a queued write surfaces as 'error'.
+    const ticket = typeof callback === 'function' || options.swallowErrors ? undefined : 1;
+    const status = getEngine().send(this.id, frame, fd, ticket);
     if (release) release();
+    if (status < 0) {
+      const ex = writeError(-status);
+      if (typeof callback === 'function') process.nextTick(callback, ex);
+      else if (!options.swallowErrors) process.nextTick(() => this.child.emit('error', ex));
+      return true;
+    }
+    if (typeof callback === 'function') process.nextTick(callback, null);
     if (this.queuedBehindHandle !== null) return ++this.queuedBehindHandle === 1;
     if (fd !== null) this.queuedBehindHandle = 0;
-    return fast;
+    return status === 1;
   }
 
   onEvent(event) {
@@ -218,6 +223,7 @@ class Channel {
 
   onClosed({ error }) {
     channels.delete(this.id);
+    getEngine().releaseChannel(this.id);
     this.open = false;
     if (--openChannels === 0) getEngine().keepAlive(false);
     const child = this.child;

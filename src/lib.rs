@@ -11,7 +11,6 @@ pub mod server;
 
 use std::collections::HashMap;
 use std::os::fd::{IntoRawFd, OwnedFd};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use napi::bindgen_prelude::{Buffer, Function};
@@ -22,6 +21,8 @@ use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
 use tokio::sync::mpsc;
 
 use channel::framing::Mode;
+use channel::gate::{Sent, WriteGate};
+use channel::Outgoing;
 use primary::{Command, Event, EventSink};
 use scheduler::Policy;
 
@@ -102,7 +103,8 @@ const BACKPRESSURE_BYTES: usize = 65536 * 2;
 #[napi]
 pub struct Primary {
     commands: mpsc::UnboundedSender<Command>,
-    queued: Mutex<HashMap<u32, Arc<AtomicUsize>>>,
+    /// Each worker's write side, for sends straight from the JS thread.
+    gates: Mutex<HashMap<u32, Arc<WriteGate>>>,
     callback: Arc<EventCallback>,
     referenced: bool,
 }
@@ -146,7 +148,7 @@ impl Primary {
             })?;
         Ok(Primary {
             commands,
-            queued: Mutex::new(HashMap::new()),
+            gates: Mutex::new(HashMap::new()),
             callback,
             referenced: false,
         })
@@ -172,49 +174,55 @@ impl Primary {
             nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
         )
         .map_err(|e| Error::from_reason(format!("fcntl: {e}")))?;
-        let queued = Arc::new(AtomicUsize::new(0));
-        if let Ok(mut map) = self.queued.lock() {
-            map.insert(worker, queued.clone());
+        let (gate, queue) = WriteGate::new(&ours)
+            .map_err(|e| Error::from_reason(format!("cannot share the channel: {e}")))?;
+        if let Ok(mut gates) = self.gates.lock() {
+            gates.insert(worker, gate.clone());
         }
         self.command(Command::Open {
             worker,
             sock: ours,
             mode: Mode::from_advanced(advanced),
             max_message: max_message_bytes as usize,
-            queued,
+            gate,
+            queue,
         })?;
         Ok(theirs.into_raw_fd())
     }
 
-    /// Queue an already framed message (and a descriptor to pass, which is
-    /// duplicated here so the caller may close its own). Returns false when
-    /// the worker is far behind, like `subprocess.send()`.
+    fn gate(&self, worker: u32) -> Option<Arc<WriteGate>> {
+        self.gates.lock().ok()?.get(&worker).cloned()
+    }
+
+    /// Send an already framed message, and a descriptor to pass (duplicated
+    /// here, so the caller may close its own). Like Node's channel, a small
+    /// message on an idle channel is written before this returns. Returns 1
+    /// when the worker keeps up, 0 when it is far behind (`send()` returns
+    /// false), or a negative errno when the channel is gone.
     #[napi]
     pub fn send(
         &self,
         worker: u32,
-        frame: Buffer,
+        frame: &[u8],
         fd: Option<i32>,
         ticket: Option<u32>,
-    ) -> Result<bool> {
+    ) -> Result<i32> {
         let fd = fd.map(duplicate).transpose()?;
-        let bytes = frame.to_vec();
-        let total = match self
-            .queued
-            .lock()
-            .ok()
-            .and_then(|m| m.get(&worker).cloned())
-        {
-            Some(queued) => queued.fetch_add(bytes.len(), Ordering::Relaxed) + bytes.len(),
-            None => 0,
+        let Some(gate) = self.gate(worker) else {
+            return Ok(-nix::libc::EPIPE);
         };
-        self.command(Command::Send {
-            worker,
-            bytes,
-            fd,
+        let msg = Outgoing {
+            bytes: frame.to_vec(),
+            report_settled: fd.is_some(),
+            fd: fd.map(Arc::new),
             ticket,
-        })?;
-        Ok(total < BACKPRESSURE_BYTES)
+            accounted: 0,
+        };
+        Ok(match gate.send(msg) {
+            Ok(Sent::Now) => 1,
+            Ok(Sent::Queued { queued_bytes }) => i32::from(queued_bytes < BACKPRESSURE_BYTES),
+            Err(errno) => -(errno as i32),
+        })
     }
 
     /// `worker.disconnect()`: tell the worker, and stop giving it connections.
@@ -229,12 +237,17 @@ impl Primary {
         self.command(Command::CloseChannel { worker })
     }
 
+    /// JS is done with a worker's channel (it has closed).
+    #[napi]
+    pub fn release_channel(&self, worker: u32) {
+        if let Ok(mut gates) = self.gates.lock() {
+            gates.remove(&worker);
+        }
+    }
+
     /// The worker's process exited.
     #[napi]
     pub fn worker_exited(&self, worker: u32) -> Result<()> {
-        if let Ok(mut map) = self.queued.lock() {
-            map.remove(&worker);
-        }
         self.command(Command::Exited { worker })
     }
 

@@ -9,7 +9,6 @@ use std::collections::HashMap;
 use std::os::fd::OwnedFd;
 use std::path::{Component, Path, PathBuf};
 use std::rc::{Rc, Weak};
-use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -18,8 +17,9 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::channel::framing::Mode;
+use crate::channel::gate::WriteGate;
 use crate::channel::v8::Value;
-use crate::channel::{Channel, ChannelEvents, Outgoing};
+use crate::channel::{Channel, ChannelEvents, Outgoing, WriterItem};
 use crate::protocol::{self, number, string};
 use crate::registry::{Registry, WorkerEntry};
 use crate::scheduler::round_robin::RoundRobin;
@@ -64,13 +64,10 @@ pub enum Command {
         mode: Mode,
         /// The largest message the worker may send.
         max_message: usize,
-        queued: Arc<AtomicUsize>,
-    },
-    Send {
-        worker: u32,
-        bytes: Vec<u8>,
-        fd: Option<OwnedFd>,
-        ticket: Option<u32>,
+        /// The write side, already shared with JS (which writes through it
+        /// directly, not through the engine).
+        gate: Arc<WriteGate>,
+        queue: mpsc::UnboundedReceiver<WriterItem>,
     },
     /// `worker.disconnect()` in the primary.
     Disconnect {
@@ -90,7 +87,7 @@ pub enum Command {
     SetHandoffTimeout(Option<Duration>),
 }
 
-type Conn = Rc<OwnedFd>;
+type Conn = Arc<OwnedFd>;
 
 struct RoundRobinHandle {
     rr: RoundRobin<Conn>,
@@ -221,39 +218,9 @@ impl Engine {
                 sock,
                 mode,
                 max_message,
-                queued,
-            } => self.open(worker, sock, mode, max_message, queued),
-            Command::Send {
-                worker,
-                bytes,
-                fd,
-                ticket,
-            } => {
-                let accounted = bytes.len();
-                let msg = Outgoing {
-                    bytes,
-                    report_settled: fd.is_some(),
-                    fd: fd.map(Rc::new),
-                    ticket,
-                    accounted,
-                };
-                let refused = match self.state.borrow().workers.get(worker) {
-                    Some(entry) => entry.channel.send(msg).err(),
-                    None => Some(msg),
-                };
-                if let Some(Outgoing {
-                    ticket: Some(ticket),
-                    ..
-                }) = refused
-                {
-                    // The worker is gone: what a write to its socket would say.
-                    self.sink.emit(Event::WriteFailed {
-                        worker,
-                        ticket,
-                        errno: nix::libc::EPIPE,
-                    });
-                }
-            }
+                gate,
+                queue,
+            } => self.open(worker, sock, mode, max_message, gate, queue),
             Command::Disconnect { worker } => {
                 let mut st = self.state.borrow_mut();
                 if let Some(entry) = st.workers.get_mut(worker) {
@@ -284,10 +251,11 @@ impl Engine {
         sock: OwnedFd,
         mode: Mode,
         max_message: usize,
-        queued: Arc<AtomicUsize>,
+        gate: Arc<WriteGate>,
+        queue: mpsc::UnboundedReceiver<WriterItem>,
     ) {
         let events: Rc<dyn ChannelEvents> = self.clone();
-        match Channel::spawn(worker, sock, mode, max_message, queued, events) {
+        match Channel::spawn(worker, sock, mode, max_message, gate, queue, events) {
             Ok(channel) => self.state.borrow_mut().workers.insert(
                 worker,
                 WorkerEntry {
@@ -308,7 +276,7 @@ impl Engine {
     fn on_connection(&self, key: &Rc<str>, conn: OwnedFd) {
         let mut st = self.state.borrow_mut();
         let next = match st.handles.get_mut(key) {
-            Some(Handle::RoundRobin(h)) => h.rr.distribute(Rc::new(conn)),
+            Some(Handle::RoundRobin(h)) => h.rr.distribute(Arc::new(conn)),
             _ => return,
         };
         if let Some((worker, conn)) = next {
@@ -402,7 +370,7 @@ impl Engine {
                     st.send_value(
                         worker,
                         &protocol::handle_message(native_type, reply),
-                        fd.map(Rc::new),
+                        fd.map(Arc::new),
                     );
                 }
             }
@@ -557,7 +525,7 @@ impl State {
             }
             handoffs.extend(h.rr.drain().into_iter().map(|conn| (key.clone(), conn)));
             while let Ok(conn) = accept(h.listener.get_ref()) {
-                handoffs.push((key.clone(), Rc::new(conn)));
+                handoffs.push((key.clone(), Arc::new(conn)));
             }
         }
         for (key, conn) in handoffs {

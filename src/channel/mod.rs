@@ -5,6 +5,7 @@
 
 pub mod fdpass;
 pub mod framing;
+pub mod gate;
 pub mod v8;
 
 use std::cell::Cell;
@@ -12,7 +13,6 @@ use std::collections::VecDeque;
 use std::io;
 use std::os::fd::{AsFd, OwnedFd};
 use std::rc::Rc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use nix::sys::socket::{shutdown, Shutdown};
@@ -21,6 +21,7 @@ use tokio::sync::mpsc;
 
 use crate::protocol::{self, Incoming};
 use framing::{Decoder, Mode};
+use gate::WriteGate;
 
 /// How often a descriptor is re-sent after NACKs before giving up
 /// (`MAX_HANDLE_RETRANSMISSIONS` in Node).
@@ -34,7 +35,7 @@ pub struct Outgoing {
     pub bytes: Vec<u8>,
     /// A descriptor to pass along; shared so the scheduler can keep the
     /// connection until the worker says it accepted it.
-    pub fd: Option<Rc<OwnedFd>>,
+    pub fd: Option<Arc<OwnedFd>>,
     /// Reported back through `ChannelEvents::write_failed` if the write fails.
     pub ticket: Option<u32>,
     /// Bytes the sender added to the channel's `queued` counter for this
@@ -45,7 +46,7 @@ pub struct Outgoing {
     pub report_settled: bool,
 }
 
-enum WriterItem {
+pub enum WriterItem {
     Message(Outgoing),
     /// `process.disconnect()`: close once everything before it is written.
     Close,
@@ -71,22 +72,23 @@ pub trait ChannelEvents {
 
 /// The primary's end of one worker's channel.
 pub struct Channel {
-    queue: mpsc::UnboundedSender<WriterItem>,
+    gate: Arc<WriteGate>,
     open: Rc<Cell<bool>>,
 }
 
 impl Channel {
     /// Serve `sock` (our end of the socket pair) on the current `LocalSet`.
+    /// `gate` and `queue` come from `WriteGate::new` for this socket.
     pub fn spawn(
         worker: u32,
         sock: OwnedFd,
         mode: Mode,
         max_message: usize,
-        queued: Arc<AtomicUsize>,
+        gate: Arc<WriteGate>,
+        queue: mpsc::UnboundedReceiver<WriterItem>,
         events: Rc<dyn ChannelEvents>,
     ) -> io::Result<Channel> {
         let io = Rc::new(fdpass::register(sock)?);
-        let (queue_tx, queue_rx) = mpsc::unbounded_channel();
         let (urgent_tx, urgent_rx) = mpsc::unbounded_channel();
         let (ack_tx, ack_rx) = mpsc::unbounded_channel();
         let open = Rc::new(Cell::new(true));
@@ -94,10 +96,10 @@ impl Channel {
         let writer = Writer {
             worker,
             io: io.clone(),
-            queue: queue_rx,
+            queue,
             urgent: urgent_rx,
             acks: ack_rx,
-            queued: queued.clone(),
+            gate: gate.clone(),
             events: events.clone(),
         };
         tokio::task::spawn_local(writer.run());
@@ -112,26 +114,24 @@ impl Channel {
             acks: ack_tx,
             events,
             open: open.clone(),
+            gate: gate.clone(),
         };
         tokio::task::spawn_local(reader.run());
 
-        Ok(Channel {
-            queue: queue_tx,
-            open,
-        })
+        Ok(Channel { gate, open })
     }
 
     /// Queue a message. Returns it back if the writer has stopped.
     pub fn send(&self, msg: Outgoing) -> Result<(), Outgoing> {
-        match self.queue.send(WriterItem::Message(msg)) {
-            Err(mpsc::error::SendError(WriterItem::Message(msg))) => Err(msg),
+        match self.gate.enqueue(WriterItem::Message(msg)) {
+            Err(WriterItem::Message(msg)) => Err(msg),
             _ => Ok(()),
         }
     }
 
     /// Close after everything queued so far is written.
     pub fn close(&self) {
-        let _ = self.queue.send(WriterItem::Close);
+        let _ = self.gate.enqueue(WriterItem::Close);
     }
 
     pub fn is_open(&self) -> bool {
@@ -145,7 +145,7 @@ struct Writer {
     queue: mpsc::UnboundedReceiver<WriterItem>,
     urgent: mpsc::UnboundedReceiver<Vec<u8>>,
     acks: mpsc::UnboundedReceiver<bool>,
-    queued: Arc<AtomicUsize>,
+    gate: Arc<WriteGate>,
     events: Rc<dyn ChannelEvents>,
 }
 
@@ -164,6 +164,7 @@ impl Writer {
                 urgent = self.urgent.recv() => Step::Urgent(urgent),
                 item = self.queue.recv() => Step::Item(item),
             };
+            self.gate.claim();
             let result = match step {
                 Step::Urgent(Some(bytes)) => write_all(&self.io, &bytes, None).await,
                 Step::Urgent(None) | Step::Item(None) => break,
@@ -180,12 +181,13 @@ impl Writer {
                 // The reader sees the same failure and reports the close.
                 break;
             }
+            self.gate.release_if_idle(&self.queue);
         }
     }
 
     async fn deliver(&mut self, msg: Outgoing) -> io::Result<()> {
         let result = self.deliver_inner(&msg).await;
-        self.queued.fetch_sub(msg.accounted, Ordering::Relaxed);
+        self.gate.written(msg.accounted);
         if msg.report_settled && result.is_ok() {
             self.events.handle_settled(self.worker);
         }
@@ -235,7 +237,7 @@ impl Writer {
 async fn write_all(
     io: &AsyncFd<OwnedFd>,
     bytes: &[u8],
-    fd: Option<&Rc<OwnedFd>>,
+    fd: Option<&Arc<OwnedFd>>,
 ) -> io::Result<()> {
     let mut offset = 0;
     let mut pass = fd.map(|fd| fd.as_fd());
@@ -266,12 +268,20 @@ struct Reader {
     acks: mpsc::UnboundedSender<bool>,
     events: Rc<dyn ChannelEvents>,
     open: Rc<Cell<bool>>,
+    gate: Arc<WriteGate>,
 }
 
 impl Reader {
     async fn run(mut self) {
         let error = self.read_loop().await.err();
         self.open.set(false);
+        self.gate.close();
+        // The gate holds a second descriptor for this socket: shut it down
+        // so the worker sees the channel end whatever ended it here.
+        let _ = shutdown(
+            std::os::fd::AsRawFd::as_raw_fd(self.io.get_ref()),
+            Shutdown::Both,
+        );
         // Stop the writer: it may be waiting for an ACK that will never come.
         drop(self.acks);
         drop(self.urgent);

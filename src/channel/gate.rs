@@ -1,0 +1,136 @@
+//! The write side of a channel, shared by the JS thread and the channel's
+//! writer task.
+//!
+//! Node writes a small message to the channel synchronously, from the JS
+//! thread. To keep that behaviour (and skip a thread hop per message), JS
+//! writes straight to the socket when the channel is idle: nothing queued,
+//! no descriptor awaiting its ACK, the writer task not mid-write. Otherwise
+//! the message joins the writer's queue, so order is always kept. One mutex
+//! decides who writes; whoever holds it while writing finishes a whole
+//! frame, or hands the rest to the queue, before letting go.
+
+use std::io;
+use std::os::fd::{AsFd, OwnedFd};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use nix::errno::Errno;
+use tokio::sync::mpsc;
+
+use super::{fdpass, Outgoing, WriterItem};
+
+#[derive(Default)]
+struct GateState {
+    /// The writer task has work: queued items, a write in progress, or a
+    /// descriptor awaiting its ACK. Only the writer clears it.
+    busy: bool,
+    /// The channel is gone: writes fail with EPIPE.
+    closed: bool,
+}
+
+pub struct WriteGate {
+    /// Our own descriptor for the channel socket, for writes from JS.
+    sock: OwnedFd,
+    queue: mpsc::UnboundedSender<WriterItem>,
+    state: Mutex<GateState>,
+    /// Bytes of user messages queued but not yet written, for `send()`'s
+    /// return value.
+    queued: AtomicUsize,
+}
+
+/// What happened to a message handed to the gate.
+pub enum Sent {
+    /// Written to the socket before returning.
+    Now,
+    /// Queued behind other writes; `queued_bytes` are now waiting.
+    Queued { queued_bytes: usize },
+}
+
+impl WriteGate {
+    /// A gate for the channel socket `sock`, and the queue its writer task
+    /// serves.
+    pub fn new(
+        sock: &OwnedFd,
+    ) -> io::Result<(Arc<WriteGate>, mpsc::UnboundedReceiver<WriterItem>)> {
+        let (queue, receiver) = mpsc::unbounded_channel();
+        let gate = WriteGate {
+            sock: sock.try_clone()?,
+            queue,
+            state: Mutex::new(GateState::default()),
+            queued: AtomicUsize::new(0),
+        };
+        Ok((Arc::new(gate), receiver))
+    }
+
+    fn lock(&self) -> MutexGuard<'_, GateState> {
+        // A panic while holding this lock cannot leave the state torn (two
+        // booleans), so a poisoned lock is still good to use.
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Queue behind whatever is pending. Gives the item back if the writer
+    /// has stopped.
+    pub(super) fn enqueue(&self, item: WriterItem) -> Result<(), WriterItem> {
+        let mut state = self.lock();
+        state.busy = true;
+        self.queue
+            .send(item)
+            .map_err(|mpsc::error::SendError(item)| item)
+    }
+
+    /// A message from JS: written now when the channel is idle, else queued.
+    /// Fails with the errno a write would give when the channel is gone.
+    pub fn send(&self, mut msg: Outgoing) -> Result<Sent, Errno> {
+        let mut state = self.lock();
+        if state.closed {
+            return Err(Errno::EPIPE);
+        }
+        if !state.busy && msg.fd.is_none() {
+            match fdpass::send_with_fd(self.sock.as_fd(), &msg.bytes, None) {
+                Ok(n) if n == msg.bytes.len() => return Ok(Sent::Now),
+                Ok(n) => {
+                    msg.bytes.drain(..n);
+                }
+                Err(Errno::EAGAIN) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let len = msg.bytes.len();
+        msg.accounted = len;
+        let queued_bytes = self.queued.fetch_add(len, Ordering::Relaxed) + len;
+        state.busy = true;
+        self.queue
+            .send(WriterItem::Message(msg))
+            .map_err(|_| Errno::EPIPE)?;
+        Ok(Sent::Queued { queued_bytes })
+    }
+
+    /// Called by the writer task before it writes anything.
+    pub(super) fn claim(&self) {
+        self.lock().busy = true;
+    }
+
+    /// Called by the writer task after each item: when its queue is empty,
+    /// JS may write directly again.
+    pub(super) fn release_if_idle(&self, queue: &mpsc::UnboundedReceiver<WriterItem>) {
+        if !queue.is_empty() {
+            return;
+        }
+        let mut state = self.lock();
+        // Enqueuing happens under this lock, so emptiness cannot change here.
+        if queue.is_empty() {
+            state.busy = false;
+        }
+    }
+
+    pub(super) fn written(&self, accounted: usize) {
+        self.queued.fetch_sub(accounted, Ordering::Relaxed);
+    }
+
+    /// The channel is gone.
+    pub(super) fn close(&self) {
+        self.lock().closed = true;
+    }
+}
