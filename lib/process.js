@@ -22,8 +22,13 @@ let openChannels = 0;
 const EXIT_WAITS_FOR_CHANNEL_MS = 1000;
 
 function getEngine() {
-  if (engine === null) engine = new binding.Primary(dispatch);
+  if (engine === null) engine = new binding.Primary(collectEvents);
   return engine;
+}
+
+// Rust wakes us once per batch of events; take them all, in order.
+function collectEvents() {
+  for (const event of engine.takeEvents()) dispatch(event);
 }
 
 function dispatch(event) {
@@ -173,10 +178,10 @@ class Channel {
     }
   }
 
-  onMessage({ payload, fd, internal }) {
+  onMessage({ payload, text, fd, internal }) {
     let message;
     try {
-      message = this.codec.decode(payload);
+      message = this.codec.decode(text ?? payload);
     } catch (err) {
       if (fd != null) fs.closeSync(fd);
       this.protocolError(`invalid message on the IPC channel: ${err.message}`);

@@ -34,9 +34,9 @@ const json = {
   encode(message) {
     return Buffer.from(`${JSON.stringify(message)}\n`, 'utf8');
   },
-  /** A frame's body (no newline). */
+  /** A frame's body (no newline): a string, or bytes that were not UTF-8. */
   decode(body) {
-    return JSON.parse(body.toString('utf8'));
+    return JSON.parse(typeof body === 'string' ? body : body.toString('utf8'));
   },
 };
 

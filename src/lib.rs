@@ -32,7 +32,10 @@ pub struct ChannelEvent {
     /// `message`, `writeFailed`, `closed`, `unresponsive` or `handleSettled`.
     pub kind: String,
     pub worker: u32,
+    /// A V8 payload, or a json line that is not valid UTF-8.
     pub payload: Option<Buffer>,
+    /// A json line.
+    pub text: Option<String>,
     /// A descriptor that came with the message; JS now owns it.
     pub fd: Option<i32>,
     pub internal: Option<bool>,
@@ -49,6 +52,7 @@ impl From<Event> for ChannelEvent {
             kind: kind.to_string(),
             worker,
             payload: None,
+            text: None,
             fd: None,
             internal: None,
             ticket: None,
@@ -61,12 +65,23 @@ impl From<Event> for ChannelEvent {
                 payload,
                 fd,
                 internal,
-            } => ChannelEvent {
-                payload: Some(payload.into()),
-                fd: fd.map(IntoRawFd::into_raw_fd),
-                internal: Some(internal),
-                ..blank("message", worker)
-            },
+                text,
+            } => {
+                let (text, payload) = match text {
+                    true => match String::from_utf8(payload) {
+                        Ok(text) => (Some(text), None),
+                        Err(e) => (None, Some(e.into_bytes().into())),
+                    },
+                    false => (None, Some(payload.into())),
+                };
+                ChannelEvent {
+                    text,
+                    payload,
+                    fd: fd.map(IntoRawFd::into_raw_fd),
+                    internal: Some(internal),
+                    ..blank("message", worker)
+                }
+            }
             Event::WriteFailed {
                 worker,
                 ticket,
@@ -86,14 +101,32 @@ impl From<Event> for ChannelEvent {
     }
 }
 
-type EventCallback = ThreadsafeFunction<Event, (), ChannelEvent, Status, false, true>;
+/// Wakes JS to collect events: called with no value.
+type WakeCallback = ThreadsafeFunction<(), (), (), Status, false, true>;
 
-struct JsSink(Arc<EventCallback>);
+/// Events wait here for JS, which takes them all at once (`takeEvents`).
+type EventQueue = Arc<Mutex<Vec<Event>>>;
+
+struct JsSink {
+    queue: EventQueue,
+    wake: Arc<WakeCallback>,
+}
 
 impl EventSink for JsSink {
     fn emit(&self, event: Event) {
-        // If JS is gone the event is dropped, and with it any descriptor.
-        let _ = self.0.call(event, ThreadsafeFunctionCallMode::NonBlocking);
+        let first = match self.queue.lock() {
+            Ok(mut queue) => {
+                queue.push(event);
+                queue.len() == 1
+            }
+            Err(_) => return,
+        };
+        // One wake-up per batch: events that arrive before JS takes the
+        // queue ride along. If JS is gone they are dropped, and with them
+        // any descriptor.
+        if first {
+            let _ = self.wake.call((), ThreadsafeFunctionCallMode::NonBlocking);
+        }
     }
 }
 
@@ -105,7 +138,8 @@ pub struct Primary {
     commands: mpsc::UnboundedSender<Command>,
     /// Each worker's write side, for sends straight from the JS thread.
     gates: Mutex<HashMap<u32, Arc<WriteGate>>>,
-    callback: Arc<EventCallback>,
+    events: EventQueue,
+    callback: Arc<WakeCallback>,
     referenced: bool,
 }
 
@@ -118,18 +152,23 @@ fn closed_error() -> Error {
 
 #[napi]
 impl Primary {
-    /// Start the I/O thread. `onEvent` receives every engine event, in order.
+    /// Start the I/O thread. `onEvents` is called when events are waiting;
+    /// it collects them, in order, with `takeEvents()`.
     #[napi(constructor)]
-    pub fn new(on_event: Function<'_, ChannelEvent, ()>) -> Result<Self> {
+    pub fn new(on_events: Function<'_, (), ()>) -> Result<Self> {
         let callback = Arc::new(
-            on_event
-                .build_threadsafe_function::<Event>()
+            on_events
+                .build_threadsafe_function::<()>()
                 .callee_handled::<false>()
                 .weak::<true>()
-                .build_callback(|ctx| Ok(ChannelEvent::from(ctx.value)))?,
+                .build_callback(|_| Ok(()))?,
         );
         let (commands, receiver) = mpsc::unbounded_channel();
-        let sink = JsSink(callback.clone());
+        let events: EventQueue = Arc::new(Mutex::new(Vec::new()));
+        let sink = JsSink {
+            queue: events.clone(),
+            wake: callback.clone(),
+        };
         std::thread::Builder::new()
             .name("rust-cluster-io".into())
             .spawn(move || {
@@ -149,9 +188,20 @@ impl Primary {
         Ok(Primary {
             commands,
             gates: Mutex::new(HashMap::new()),
+            events,
             callback,
             referenced: false,
         })
+    }
+
+    /// Every event waiting, oldest first.
+    #[napi]
+    pub fn take_events(&self) -> Vec<ChannelEvent> {
+        let taken = match self.events.lock() {
+            Ok(mut queue) => std::mem::take(&mut *queue),
+            Err(_) => Vec::new(),
+        };
+        taken.into_iter().map(ChannelEvent::from).collect()
     }
 
     fn command(&self, command: Command) -> Result<()> {

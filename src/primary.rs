@@ -35,6 +35,8 @@ pub enum Event {
         payload: Vec<u8>,
         fd: Option<OwnedFd>,
         internal: bool,
+        /// A json line (UTF-8 text) rather than a V8 payload.
+        text: bool,
     },
     /// A message sent with a ticket could not be written (OS errno).
     WriteFailed {
@@ -402,6 +404,13 @@ impl Engine {
         })
     }
 
+    fn is_json(&self, worker: u32) -> bool {
+        let st = self.state.borrow();
+        st.workers
+            .get(worker)
+            .is_none_or(|entry| entry.mode == Mode::Json)
+    }
+
     fn settle_newconn(&self, seq: u64, accepted: bool) -> bool {
         let mut st = self.state.borrow_mut();
         let Some(flight) = st.in_flight.remove(&seq) else {
@@ -739,18 +748,19 @@ impl ChannelEvents for Engine {
                     let ack = msg.get("seq").cloned().unwrap_or(Value::Undefined);
                     st.send_cluster(worker, vec![("ack".into(), ack)]);
                 }
-                self.message(worker, raw, None, true);
+                self.message(worker, raw, None, true, self.is_json(worker));
             }
-            _ => self.message(worker, raw, None, true),
+            _ => self.message(worker, raw, None, true, self.is_json(worker)),
         }
     }
 
-    fn message(&self, worker: u32, raw: Vec<u8>, fd: Option<OwnedFd>, internal: bool) {
+    fn message(&self, worker: u32, raw: Vec<u8>, fd: Option<OwnedFd>, internal: bool, text: bool) {
         self.sink.emit(Event::Message {
             worker,
             payload: raw,
             fd,
             internal,
+            text,
         });
     }
 

@@ -59,8 +59,8 @@ pub trait ChannelEvents {
     /// A cluster message (`cmd: 'NODE_CLUSTER'`), decoded.
     fn cluster_message(&self, worker: u32, msg: v8::Value, raw: Vec<u8>);
     /// Anything else for JS: user data, or other internal messages, with the
-    /// descriptor that came with it.
-    fn message(&self, worker: u32, raw: Vec<u8>, fd: Option<OwnedFd>, internal: bool);
+    /// descriptor that came with it. `text` when the frame is a json line.
+    fn message(&self, worker: u32, raw: Vec<u8>, fd: Option<OwnedFd>, internal: bool, text: bool);
     /// A descriptor sent with `report_settled` was acknowledged (or given up
     /// on after NACKs): messages queued behind it move on.
     fn handle_settled(&self, worker: u32);
@@ -327,6 +327,11 @@ impl Reader {
         }
     }
 
+    /// Json frames go to JS as strings, ready for `JSON.parse`.
+    fn text(&self) -> bool {
+        self.mode == Mode::Json
+    }
+
     fn dispatch(&mut self, frame: Vec<u8>) {
         match protocol::classify(self.mode, &frame) {
             Incoming::HandleAck => {
@@ -342,15 +347,21 @@ impl Reader {
                 let reply = protocol::handle_ack(fd.is_some());
                 let _ = self.urgent.send(protocol::encode(self.mode, &reply));
                 if fd.is_some() {
-                    self.events.message(self.worker, frame, fd, false);
+                    self.events
+                        .message(self.worker, frame, fd, false, self.text());
                 }
             }
             Incoming::NewconnReply { ack, accepted } => {
                 self.events.newconn_reply(self.worker, ack, accepted, frame)
             }
             Incoming::Cluster(value) => self.events.cluster_message(self.worker, value, frame),
-            Incoming::OtherInternal => self.events.message(self.worker, frame, None, true),
-            Incoming::User => self.events.message(self.worker, frame, None, false),
+            Incoming::OtherInternal => {
+                self.events
+                    .message(self.worker, frame, None, true, self.text())
+            }
+            Incoming::User => self
+                .events
+                .message(self.worker, frame, None, false, self.text()),
         }
     }
 }
