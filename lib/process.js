@@ -201,7 +201,9 @@ class Channel {
   }
 
   onWriteFailed({ errno }) {
-    if (this.open) this.child.emit('error', writeError(errno));
+    process.nextTick(() => {
+      if (this.open) this.child.emit('error', writeError(errno));
+    });
   }
 
   // The worker sat on a handed connection past `handoffTimeout`: its event
@@ -213,8 +215,10 @@ class Channel {
   }
 
   protocolError(message) {
-    this.reportProtocolError(errors.channelProtocol(message));
-    if (this.child.connected) this.child.disconnect();
+    process.nextTick(() => {
+      this.reportProtocolError(errors.channelProtocol(message));
+      if (this.child.connected) this.child.disconnect();
+    });
   }
 
   // A worker that breaks the protocol must not take the primary down: its
@@ -229,15 +233,19 @@ class Channel {
   onClosed({ error }) {
     channels.delete(this.id);
     getEngine().releaseChannel(this.id);
-    this.open = false;
     if (--openChannels === 0) getEngine().keepAlive(false);
-    const child = this.child;
-    const wasConnected = child.connected;
-    child.connected = false;
-    child.channel = null;
-    if (error && wasConnected) this.reportProtocolError(errors.channelProtocol(error));
-    child.emit('disconnect');
-    this.runDeferredExit();
+    // Messages that arrived before the end are emitted on the next tick;
+    // the end follows them there, as in Node's channel.
+    process.nextTick(() => {
+      this.open = false;
+      const child = this.child;
+      const wasConnected = child.connected;
+      child.connected = false;
+      child.channel = null;
+      if (error && wasConnected) this.reportProtocolError(errors.channelProtocol(error));
+      child.emit('disconnect');
+      this.runDeferredExit();
+    });
   }
 }
 
