@@ -107,6 +107,32 @@ impl WriteGate {
         Ok(Sent::Queued { queued_bytes })
     }
 
+    /// Our own reply to the worker (an ACK or NACK), from the I/O thread:
+    /// written now when the channel is idle, as Node's primary writes its
+    /// ACK before the message reaches JS, so the worker stops reading a
+    /// passed socket as early as it can. Whatever is not written goes to
+    /// `urgent` while the lock is held, so no other frame can cut in.
+    pub(super) fn reply_now(&self, bytes: Vec<u8>, urgent: &mpsc::UnboundedSender<Vec<u8>>) {
+        let mut state = self.lock();
+        if state.closed {
+            return;
+        }
+        let mut rest = bytes;
+        if !state.busy {
+            match fdpass::send_with_fd(self.sock.as_fd(), &rest, None) {
+                Ok(n) if n == rest.len() => return,
+                Ok(n) => {
+                    rest.drain(..n);
+                }
+                Err(Errno::EAGAIN) => {}
+                // The reader sees the same failure and closes the channel.
+                Err(_) => return,
+            }
+        }
+        state.busy = true;
+        let _ = urgent.send(rest);
+    }
+
     /// Called by the writer task before it writes anything.
     pub(super) fn claim(&self) {
         self.lock().busy = true;

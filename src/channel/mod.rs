@@ -345,7 +345,8 @@ impl Reader {
                 // one, ask the worker to send it again.
                 let fd = self.fds.pop_front();
                 let reply = protocol::handle_ack(fd.is_some());
-                let _ = self.urgent.send(protocol::encode(self.mode, &reply));
+                self.gate
+                    .reply_now(protocol::encode(self.mode, &reply), &self.urgent);
                 if fd.is_some() {
                     self.events
                         .message(self.worker, frame, fd, false, self.text());
