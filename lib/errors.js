@@ -5,6 +5,7 @@ const { inspect } = require('node:util');
 
 const kTypes = ['string', 'function', 'number', 'object', 'Function', 'Object', 'boolean', 'bigint', 'symbol'];
 const classRegExp = /^([A-Z][a-z0-9]*)+$/;
+const kLegacyFunctionFormat = Number(process.versions.node.split('.')[0]) < 20;
 
 function formatList(list, word = 'and') {
   if (list.length < 3) return list.join(` ${word} `);
@@ -21,7 +22,10 @@ function describeReceived(value) {
       return `type number (${value})`;
     case 'boolean': return `type boolean (${value})`;
     case 'symbol': return `type symbol (${String(value)})`;
-    case 'function': return `function ${value.name}`;
+    case 'function':
+      // Node 18 describes an anonymous function by its inspection.
+      if (!value.name && kLegacyFunctionFormat) return `type function (${inspect(value, { depth: -1 })})`;
+      return `function ${value.name}`;
     case 'object':
       if (value.constructor && 'name' in value.constructor) return `an instance of ${value.constructor.name}`;
       return inspect(value, { depth: -1 });

@@ -6,8 +6,14 @@ const { describe, test } = require('node:test');
 const assert = require('node:assert/strict');
 const { compareImpls, primaryEvents, workerEvents, omit, CONCURRENCY } = require('../helpers/harness');
 
+// Node 18's own cluster primary crashes on this scenario: a net.Server a
+// worker receives listens through the primary with a null path
+// (RoundRobinHandle throws ERR_INVALID_ARG_VALUE). Fixed in Node 20.
+const skip = Number(process.versions.node.split('.')[0]) < 20 &&
+  'node:cluster itself crashes on a net.Server sent to a worker in Node 18';
+
 describe('parity/handles', { concurrency: CONCURRENCY }, () => {
-  test('handles: sockets, servers and dgram sockets sent both ways', { timeout: 60000 }, async (t) => {
+  test('handles: sockets, servers and dgram sockets sent both ways', { timeout: 60000, skip }, async (t) => {
     const normalize = (r) => ({ primary: omit(primaryEvents(r.events), ['port']), workers: workerEvents(r.events) });
     const check = (r) => {
       const prim = primaryEvents(r.events);
