@@ -1,6 +1,8 @@
 'use strict';
 // `npm test`: the Rust unit tests, then every test under __test__/ with
-// Node's test runner. Exits non-zero if either fails.
+// Node's test runner, then the same JS suite under one more Node major
+// (scripts/test-matrix.js; default 22, RUST_CLUSTER_TEST_NODE=24 picks
+// another, RUST_CLUSTER_TEST_NODE=none skips it). Exits non-zero if any fails.
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
@@ -35,5 +37,10 @@ let failed = 0;
 if (!only.includes('--js-only')) failed |= run('cargo', ['test', '--lib', '--locked', '--quiet']);
 if (!only.includes('--rust-only')) {
   failed |= run(process.execPath, ['--test', '--test-concurrency=2', ...testFiles(path.join(root, '__test__'))]);
+  const other = process.env.RUST_CLUSTER_TEST_NODE || '22';
+  const hostMajor = process.versions.node.split('.')[0];
+  if (other !== 'none' && other !== hostMajor) {
+    failed |= run(process.execPath, [path.join(__dirname, 'test-matrix.js'), '--versions', other]);
+  }
 }
 process.exit(failed ? 1 : 0);
