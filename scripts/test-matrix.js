@@ -17,6 +17,7 @@ const { spawn, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
+const { testFiles } = require('./test-files');
 
 const root = path.join(__dirname, '..');
 const argv = process.argv.slice(2);
@@ -25,19 +26,6 @@ const vi = argv.indexOf('--versions');
 const versions = (vi === -1 ? '18,20,22,24' : argv[vi + 1]).split(',').map((v) => v.trim()).filter(Boolean);
 const dd = argv.indexOf('--');
 const only = dd === -1 ? [] : argv.slice(dd + 1);
-
-function testFiles(dir) {
-  const out = [];
-  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-    const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) {
-      if (entry.name !== 'fixtures' && entry.name !== 'helpers') out.push(...testFiles(full));
-    } else if (/\.test\.(c|m)?js$/.test(entry.name)) {
-      out.push(path.relative(root, full));
-    }
-  }
-  return out.sort();
-}
 
 function selectedFiles() {
   if (!only.length) return testFiles(path.join(root, '__test__'));

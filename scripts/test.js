@@ -4,8 +4,8 @@
 // (scripts/test-matrix.js; default 22, RUST_CLUSTER_TEST_NODE=24 picks
 // another, RUST_CLUSTER_TEST_NODE=none skips it). Exits non-zero if any fails.
 const { spawnSync } = require('node:child_process');
-const fs = require('node:fs');
 const path = require('node:path');
+const { testFiles } = require('./test-files');
 
 const root = path.join(__dirname, '..');
 
@@ -17,19 +17,6 @@ function run(cmd, args) {
     return 1;
   }
   return result.status === null ? 1 : result.status;
-}
-
-function testFiles(dir) {
-  const out = [];
-  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-    const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) {
-      if (entry.name !== 'fixtures' && entry.name !== 'helpers') out.push(...testFiles(full));
-    } else if (/\.test\.(c|m)?js$/.test(entry.name)) {
-      out.push(path.relative(root, full));
-    }
-  }
-  return out.sort();
 }
 
 const only = process.argv.slice(2);

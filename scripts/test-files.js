@@ -1,0 +1,23 @@
+'use strict';
+// The test files under a directory, as `npm test` and `npm run test:matrix`
+// run them: every *.test.js (.cjs, .mjs) outside fixtures/ and helpers/,
+// relative to the package root, sorted.
+const fs = require('node:fs');
+const path = require('node:path');
+
+const root = path.join(__dirname, '..');
+
+function testFiles(dir) {
+  const out = [];
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) {
+      if (entry.name !== 'fixtures' && entry.name !== 'helpers') out.push(...testFiles(full));
+    } else if (/\.test\.(c|m)?js$/.test(entry.name)) {
+      out.push(path.relative(root, full));
+    }
+  }
+  return out.sort();
+}
+
+module.exports = { testFiles };
