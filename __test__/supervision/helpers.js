@@ -101,3 +101,26 @@ function run(file, args, opts) {
 }
 
 module.exports = { start, run, freePort, FIXTURES, ROOT };
+
+/**
+ * Send a command to a fixtures/supervised.js primary and wait for its result.
+ */
+function command(p, c, ms = 30000) {
+  const mine = (e) => e.ev === 'result' && e.do === c.do;
+  const n = p.events.filter(mine).length;
+  p.child.stdin.write(`${JSON.stringify(c)}\n`);
+  return p.waitFor((e) => mine(e) && p.events.filter(mine).indexOf(e) === n, ms);
+}
+
+/** Start fixtures/supervised.js with `options` and `workers`, waiting until all listen. */
+async function supervised(options, workers, opts) {
+  const port = await freePort();
+  const p = start('supervised.js', [JSON.stringify(options), String(workers), String(port)], opts);
+  p.port = port;
+  let listening = 0;
+  await p.waitFor((e) => e.ev === 'listening' && ++listening >= workers);
+  return p;
+}
+
+module.exports.command = command;
+module.exports.supervised = supervised;
