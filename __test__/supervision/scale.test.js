@@ -9,7 +9,7 @@ test('scale(n) up and down; bad n is rejected with Node-style errors', async () 
   try {
     assert.equal((await command(p, { do: 'scale', n: 3 })).value, 3);
     // The new workers were listening when scale() resolved.
-    assert.deepEqual(p.events.filter((e) => e.ev === 'listening').map((e) => e.id), [1, 2, 3]);
+    assert.deepEqual(p.events.filter((e) => e.ev === 'listening').map((e) => e.id).sort(), [1, 2, 3]);
     assert.equal((await command(p, { do: 'scale', n: 1 })).value, 1);
     // The newest were drained; they left on their own.
     assert.deepEqual(p.events.filter((e) => e.ev === 'exit').map((e) => [e.id, e.code]).sort(), [[2, 0], [3, 0]]);

@@ -22,8 +22,8 @@ test('stats(): per worker and for the primary, with the documented fields', asyn
     do {
       ({ value } = await command(p, { do: 'stats' }));
     } while (!value.workers.every((w) => w.agent));
-    const pids = p.events.filter((e) => e.ev === 'listening').map((e) => e.pid);
-    assert.deepEqual(value.workers.map((w) => [w.id, w.pid, w.state, w.restarts]), [[1, pids[0], 'listening', 0], [2, pids[1], 'listening', 0]]);
+    const pid = Object.fromEntries(p.events.filter((e) => e.ev === 'listening').map((e) => [e.id, e.pid]));
+    assert.deepEqual(value.workers.map((w) => [w.id, w.pid, w.state, w.restarts]), [[1, pid[1], 'listening', 0], [2, pid[2], 'listening', 0]]);
     for (const w of value.workers) {
       assert.deepEqual(Object.keys(w).sort(), ['agent', 'connections', 'cpu', 'heapUsed', 'id', 'lastHeartbeat', 'pid', 'restarts', 'rss', 'state', 'uptime']);
       assert.ok(w.uptime > 0 && w.rss > 1e6 && w.heapUsed > 0, JSON.stringify(w));
@@ -49,14 +49,15 @@ test('Prometheus endpoint: /metrics in text format, 404 elsewhere', async () => 
     const r = await fetch(metrics.port, '/metrics');
     assert.equal(r.status, 200);
     assert.equal(r.type, 'text/plain; version=0.0.4; charset=utf-8');
-    const pids = p.events.filter((e) => e.ev === 'listening').map((e) => e.pid);
+    const listening = p.events.filter((e) => e.ev === 'listening');
     const lines = r.body.split('\n');
     assert.ok(lines.includes('rust_cluster_workers 2'), r.body);
     assert.ok(lines.includes('# TYPE rust_cluster_worker_cpu_seconds_total counter'), r.body);
-    for (const [i, pid] of pids.entries()) {
-      assert.ok(lines.includes(`rust_cluster_worker_up{id="${i + 1}",pid="${pid}",state="listening"} 1`), r.body);
-      assert.ok(lines.includes(`rust_cluster_worker_restarts{id="${i + 1}",pid="${pid}"} 0`), r.body);
-      assert.match(r.body, new RegExp(`^rust_cluster_worker_resident_memory_bytes\\{id="${i + 1}",pid="${pid}"\\} \\d+$`, 'm'));
+    assert.deepEqual(listening.map((e) => e.id).sort(), [1, 2]);
+    for (const { id, pid } of listening) {
+      assert.ok(lines.includes(`rust_cluster_worker_up{id="${id}",pid="${pid}",state="listening"} 1`), r.body);
+      assert.ok(lines.includes(`rust_cluster_worker_restarts{id="${id}",pid="${pid}"} 0`), r.body);
+      assert.match(r.body, new RegExp(`^rust_cluster_worker_resident_memory_bytes\\{id="${id}",pid="${pid}"\\} \\d+$`, 'm'));
     }
     assert.match(r.body, /^rust_cluster_primary_resident_memory_bytes \d+$/m);
     assert.ok(lines.includes('rust_cluster_crashes_total 0'));
