@@ -50,3 +50,19 @@ test('reload under load, node:http keep-alive Agent clients: drained, no failed 
   assert.equal(done.load.non2xx, 0);
   assert.ok(done.load.errors <= 2, JSON.stringify(done.load));
 });
+
+test('reload of workers without the agent: disconnect, then killed after drainTimeout; the reload completes', async () => {
+  const port = await freePort();
+  const r = await run('reload-noagent.js', [String(port)]);
+  const done = r.events.find((e) => e.ev === 'done');
+  assert.ok(done, `no result (exit ${r.signal || r.code})\n${r.stdout}\n${r.stderr}`);
+  console.log(`# reload without agent: ${JSON.stringify({ ok: done.ok, errors: done.errors })}`);
+  assert.deepEqual(done.replaced, [3, 4]);
+  assert.deepEqual(done.agents, [false, false]);
+  // Half-sent requests kept the old workers: SIGTERM at the timeout (each of
+  // them holds some of the 4 connections, unless round robin gave one all).
+  assert.equal(done.exits.length, 2);
+  assert.ok(done.exits.some((e) => e.signal === 'SIGTERM'), JSON.stringify(done.exits));
+  assert.ok(done.exits.every((e) => e.signal === 'SIGTERM' || e.code === 0), JSON.stringify(done.exits));
+  assert.ok(done.ok > 0);
+});
