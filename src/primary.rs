@@ -812,8 +812,10 @@ impl ChannelEvents for Engine {
         }
     }
 
-    fn agent_message(&self, worker: u32, msg: Value) {
+    fn agent_message(&self, worker: u32, msg: Value, raw: Vec<u8>) {
         if msg.get("act").and_then(Value::as_str) != Some("conns") {
+            // The supervisor's (lib/supervisor/): heartbeat answers.
+            self.message(worker, raw, None, true, self.is_json(worker));
             return;
         }
         let Some(closed) = msg.get("closed").and_then(Value::as_f64) else {

@@ -29,6 +29,8 @@ test('stats(): per worker and for the primary, with the documented fields', asyn
       assert.ok(w.uptime > 0 && w.rss > 1e6 && w.heapUsed > 0, JSON.stringify(w));
       assert.ok(w.cpu.user >= 0 && w.cpu.system >= 0 && w.cpu.user + w.cpu.system > 0, JSON.stringify(w.cpu));
       assert.deepEqual(Object.keys(w.connections).sort(), ['handed', 'open']);
+      // The engine's counters (round robin hands every connection).
+      assert.equal(typeof w.connections.handed, 'number');
     }
     assert.equal(value.primary.pid, p.child.pid);
     assert.ok(value.primary.rss > 1e6 && value.primary.uptime > 0 && value.primary.cpu.user > 0);
@@ -46,6 +48,8 @@ test('Prometheus endpoint: /metrics in text format, 404 elsewhere', async () => 
   try {
     const { metrics } = p.events.find((e) => e.ev === 'supervised');
     assert.equal(metrics.address, '127.0.0.1');
+    // Two requests to the cluster, handed to the workers by round robin.
+    for (let i = 0; i < 2; i++) await fetch(p.port, '/');
     const r = await fetch(metrics.port, '/metrics');
     assert.equal(r.status, 200);
     assert.equal(r.type, 'text/plain; version=0.0.4; charset=utf-8');
@@ -60,6 +64,9 @@ test('Prometheus endpoint: /metrics in text format, 404 elsewhere', async () => 
       assert.match(r.body, new RegExp(`^rust_cluster_worker_resident_memory_bytes\\{id="${id}",pid="${pid}"\\} \\d+$`, 'm'));
     }
     assert.match(r.body, /^rust_cluster_primary_resident_memory_bytes \d+$/m);
+    const handed = [...r.body.matchAll(/^rust_cluster_worker_connections_handed_total\{[^}]*\} (\d+)$/gm)].map((m) => Number(m[1]));
+    assert.equal(handed.length, 2, r.body);
+    assert.equal(handed[0] + handed[1], 2, r.body);
     assert.ok(lines.includes('rust_cluster_crashes_total 0'));
     // Every sample line is `name{labels} number`.
     for (const line of lines.filter((l) => l && !l.startsWith('#'))) {

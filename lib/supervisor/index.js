@@ -48,7 +48,6 @@ function createState(cluster) {
 function attach(cluster) {
   let state = null;
   const getState = () => (state ||= createState(cluster));
-  const engine = () => require('../process').getEngine();
 
   function onSignal(signal, handler) {
     process.on(signal, handler);
@@ -121,7 +120,7 @@ function attach(cluster) {
       return scale(st, n);
     },
     stats() {
-      return stats(getState(), engine());
+      return stats(getState(), require('../process'));
     },
     shutdown(opts = {}) {
       if (opts === null || typeof opts !== 'object') {

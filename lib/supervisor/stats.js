@@ -25,14 +25,21 @@ function readProc(pid) {
   }
 }
 
-function connectionCounts(engine) {
+// Per-worker connection counters of the engine (lib/process.js
+// connectionStats()): `handed` always, `open` once workers report closes.
+// The first stats() asks the workers' agents to report them.
+let tracking = false;
+function connectionCounts(proc) {
   const byId = new Map();
-  if (engine && typeof engine.connectionStats === 'function') {
-    try {
-      for (const c of engine.connectionStats()) byId.set(c.id, c);
-    } catch {
-      // Counters unavailable: reported as null.
+  if (typeof proc.connectionStats !== 'function') return byId;
+  try {
+    if (!tracking && typeof proc.trackConnections === 'function') {
+      tracking = true;
+      proc.trackConnections();
     }
+    for (const c of proc.connectionStats()) byId.set(c.id, c);
+  } catch {
+    // Counters unavailable: reported as null.
   }
   return byId;
 }
@@ -51,8 +58,8 @@ function workerStats(worker, now, counts) {
     state,
     uptime: (now - m.startedAt) / 1000,
     connections: {
-      handed: c ? c.handed : null,
-      open: c ? c.open : null,
+      handed: c && typeof c.handed === 'number' ? c.handed : null,
+      open: c && typeof c.open === 'number' ? c.open : null,
     },
     restarts: m.restarts,
     rss: proc ? proc.rss : (hb ? hb.rss : null),
@@ -64,9 +71,9 @@ function workerStats(worker, now, counts) {
   };
 }
 
-function stats(state, engine) {
+function stats(state, proc) {
   const now = Date.now();
-  const counts = connectionCounts(engine);
+  const counts = connectionCounts(proc);
   const workers = registry.liveWorkers().map((w) => workerStats(w, now, counts));
   const cpu = process.cpuUsage();
   const sum = (get) => workers.reduce((acc, w) => {
