@@ -90,7 +90,10 @@ function install() {
   const getServer = cluster._getServer;
   if (typeof getServer === 'function') {
     cluster._getServer = function _getServer(obj, ...rest) {
-      if (obj instanceof http.Server) servers.add(new WeakRef(obj));
+      // http.Server and https.Server (which is not an http.Server).
+      if (obj instanceof net.Server && typeof obj.closeIdleConnections === 'function') {
+        servers.add(new WeakRef(obj));
+      }
       return Reflect.apply(getServer, this, [obj, ...rest]);
     };
   }
