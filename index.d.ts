@@ -209,6 +209,148 @@ declare namespace cluster {
   /** A worker; see the `Worker` class. */
   interface Worker extends WorkerInstance {}
 
+  /** Respawn settings of `cluster.supervise()` (times in ms). */
+  interface RespawnOptions {
+    /** Delay before the first respawn; doubles with each crash in the window (default 100). */
+    minDelay?: number | undefined;
+    /** Longest delay (default 10000). */
+    maxDelay?: number | undefined;
+    /** This many crashes within `crashWindow` stop respawning: 'crashloop' (default 5). */
+    maxCrashes?: number | undefined;
+    /** The window crashes are counted in (default 60000). */
+    crashWindow?: number | undefined;
+  }
+
+  /** Graceful shutdown settings of `cluster.supervise()`. */
+  interface ShutdownOptions {
+    /** How long workers get to leave before they are killed, ms (default 10000). */
+    timeout?: number | undefined;
+    /** Signals that start the shutdown (default `['SIGTERM', 'SIGINT']`). */
+    signals?: NodeJS.Signals[] | undefined;
+    /** Exit the primary with the shutdown's exit code when done (default true). */
+    exit?: boolean | undefined;
+  }
+
+  /** Heartbeat settings of `cluster.supervise()` (times in ms). */
+  interface HeartbeatOptions {
+    /** How often each worker is pinged (default 1000). */
+    interval?: number | undefined;
+    /** Silence after which a worker that answered before is killed and replaced (default 5000). */
+    timeout?: number | undefined;
+  }
+
+  /** Options of `cluster.supervise()`; everything is off unless set. */
+  interface SuperviseOptions {
+    /** Replace workers that exit without being disconnected. */
+    respawn?: boolean | RespawnOptions | undefined;
+    /** Shut down gracefully on SIGTERM/SIGINT. */
+    shutdown?: boolean | ShutdownOptions | undefined;
+    /** Kill and replace workers whose event loop is blocked (workers that load rust-cluster). */
+    heartbeat?: boolean | HeartbeatOptions | undefined;
+    /** Replace (like a reload) a worker whose RSS exceeds this many bytes; turns the heartbeat on. */
+    maxRss?: number | null | undefined;
+    /** Signal that starts `cluster.reload()` (`true` means `'SIGHUP'`). */
+    reloadSignal?: NodeJS.Signals | boolean | null | undefined;
+    /** SIGTTIN adds a worker, SIGTTOU removes one (never below 1). */
+    scaleSignals?: boolean | undefined;
+    /** How long a worker being taken out of service may take to leave, ms (default 10000). */
+    drainTimeout?: number | undefined;
+    /** How long a new worker may take to listen, ms (default 30000). */
+    listenTimeout?: number | undefined;
+    /** Serve Prometheus metrics on this port, at `/metrics` (0: any free port). */
+    statsPort?: number | null | undefined;
+    /** Address of the metrics server (default `'127.0.0.1'`). */
+    statsHost?: string | undefined;
+  }
+
+  /** Options of `cluster.shutdown()`. */
+  interface ShutdownCallOptions {
+    timeout?: number | undefined;
+  }
+
+  /** CPU time in seconds. */
+  interface CpuTime {
+    user: number;
+    system: number;
+  }
+
+  /** One worker in `cluster.stats()`. */
+  interface WorkerStats {
+    id: number;
+    pid: number | null;
+    /** `worker.state`, or `'draining'` while it is being taken out of service. */
+    state: string;
+    /** Seconds since it was forked. */
+    uptime: number;
+    /** Connections handed to it / open in it (null where this build cannot tell). */
+    connections: { handed: number | null; open: number | null };
+    /** How many workers held its place before it (respawns, reloads...). */
+    restarts: number;
+    /** Resident set size in bytes. */
+    rss: number | null;
+    cpu: CpuTime | null;
+    /** From its last heartbeat answer. */
+    heapUsed: number | null;
+    /** Whether the worker runs rust-cluster's agent (it has answered the primary). */
+    agent: boolean;
+    /** Seconds since its last heartbeat answer. */
+    lastHeartbeat: number | null;
+  }
+
+  /** What `cluster.stats()` returns. */
+  interface ClusterStats {
+    primary: {
+      pid: number;
+      uptime: number;
+      rss: number;
+      cpu: CpuTime;
+      /** Where the Prometheus endpoint listens, if it does. */
+      metrics: { address: string; port: number } | null;
+    };
+    workers: WorkerStats[];
+    totals: {
+      /** Worker processes running, draining ones included. */
+      workers: number;
+      /** Workers serving. */
+      active: number;
+      handed: number | null;
+      open: number | null;
+      restarts: number;
+      crashes: number;
+      respawns: number;
+      reloads: number;
+      hangs: number;
+      recycles: number;
+    };
+  }
+
+  /** Why a worker took another's place (the 'replace' event). */
+  type ReplaceReason = 'respawn' | 'reload' | 'hang' | 'memory';
+
+  /** The 'crashloop' event's argument. */
+  interface CrashLoopInfo {
+    /** The worker whose exit made it a loop. */
+    worker: Worker;
+    crashes: number;
+    window: number;
+    code: number | null;
+    signal: string | null;
+  }
+
+  /** The supervision API rust-cluster adds to the cluster object (primary only). */
+  interface Supervision {
+    /** Turn on supervision; resolves once the metrics server (if any) listens. */
+    supervise(options?: SuperviseOptions): Promise<ClusterModule>;
+    /** Rolling restart, one worker at a time; resolves to the new workers. */
+    reload(): Promise<Worker[]>;
+    /** Fork or drain workers until `n` serve; resolves to the number serving. */
+    scale(n: number): Promise<number>;
+    /** A snapshot of the primary and its workers. */
+    stats(): ClusterStats;
+    /** Drain every worker and kill those left after the timeout; resolves to the exit code (0 or 124). */
+    shutdown(options?: ShutdownCallOptions): Promise<number>;
+  }
+
   /**
    * The cluster object's API (the same members as @types/node's `Cluster`;
    * the module value also has `Worker` and `default`).
@@ -281,6 +423,12 @@ declare namespace cluster {
     ): this;
     on(event: 'online', listener: (worker: Worker) => void): this;
     on(event: 'setup', listener: (settings: ClusterSettings) => void): this;
+    // Events of rust-cluster's supervision (see `Supervision`).
+    on(event: 'replace', listener: (worker: Worker, old: Worker, reason: ReplaceReason, info?: { delay: number; code: number | null; signal: string | null }) => void): this;
+    on(event: 'crashloop', listener: (info: CrashLoopInfo) => void): this;
+    on(event: 'hang', listener: (worker: Worker, silentForMs: number) => void): this;
+    on(event: 'memory', listener: (worker: Worker, rss: number) => void): this;
+    on(event: 'shutdown', listener: (info: { signal: NodeJS.Signals | null; timeout: number }) => void): this;
 
     once(event: string, listener: (...args: any[]) => void): this;
     once(event: 'disconnect', listener: (worker: Worker) => void): this;
@@ -293,6 +441,12 @@ declare namespace cluster {
     ): this;
     once(event: 'online', listener: (worker: Worker) => void): this;
     once(event: 'setup', listener: (settings: ClusterSettings) => void): this;
+    // Events of rust-cluster's supervision (see `Supervision`).
+    once(event: 'replace', listener: (worker: Worker, old: Worker, reason: ReplaceReason, info?: { delay: number; code: number | null; signal: string | null }) => void): this;
+    once(event: 'crashloop', listener: (info: CrashLoopInfo) => void): this;
+    once(event: 'hang', listener: (worker: Worker, silentForMs: number) => void): this;
+    once(event: 'memory', listener: (worker: Worker, rss: number) => void): this;
+    once(event: 'shutdown', listener: (info: { signal: NodeJS.Signals | null; timeout: number }) => void): this;
 
     prependListener(event: string, listener: (...args: any[]) => void): this;
     prependListener(event: 'disconnect', listener: (worker: Worker) => void): this;
@@ -325,7 +479,7 @@ declare namespace cluster {
  * `cluster.Cluster` so that values typed with @types/node's `Cluster` (which
  * has neither) remain assignable to ours.
  */
-interface ClusterModule extends cluster.Cluster {
+interface ClusterModule extends cluster.Cluster, cluster.Supervision {
   /** The `Worker` class. */
   Worker: typeof Worker;
   /** The cluster object itself (the default export). */

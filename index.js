@@ -1,7 +1,10 @@
 'use strict';
 // rust-cluster: a drop-in replacement for node:cluster. In a worker, Node's
 // own cluster worker side already speaks to our primary over the IPC
-// channel, so a worker gets node:cluster itself; the primary is ours.
+// channel, so a worker gets node:cluster itself (plus a passive agent that
+// answers the supervisor, lib/agent/); the primary is ours.
 const nodeCluster = require('node:cluster');
+
+if (nodeCluster.isWorker) require('./lib/agent');
 
 module.exports = nodeCluster.isWorker ? nodeCluster : require('./lib/primary');

@@ -55,6 +55,14 @@ export const setupMaster = cluster.setupMaster;
 export const fork = cluster.fork;
 export const disconnect = cluster.disconnect;
 
+// rust-cluster's supervision (primary only; not own enumerable properties
+// of the cluster object, so node:cluster's key list is unchanged).
+export const supervise = cluster.supervise;
+export const reload = cluster.reload;
+export const scale = cluster.scale;
+export const stats = cluster.stats;
+export const shutdown = cluster.shutdown;
+
 // Worker only (`_getServer` and `_setupWorker` are node:cluster internals
 // that its facade exposes in a worker).
 export const worker = cluster.worker;

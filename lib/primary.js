@@ -6,6 +6,7 @@ const EventEmitter = require('node:events');
 const Worker = require('./worker');
 const errors = require('./errors');
 const { forkWorker, getEngine } = require('./process');
+const registry = require('./supervisor/registry');
 
 const SCHED_NONE = 1;
 const SCHED_RR = 2;
@@ -115,6 +116,7 @@ cluster.fork = function fork(env) {
   const id = ++ids;
   const workerProcess = createWorkerProcess(id, env);
   const worker = new Worker({ id, process: workerProcess });
+  registry.onFork(worker, env);
 
   worker.on('message', function onMessage(message, handle) {
     cluster.emit('message', this, message, handle);
@@ -125,6 +127,7 @@ cluster.fork = function fork(env) {
     if (!worker.isConnected()) removeWorker(worker);
     worker.exitedAfterDisconnect = !!worker.exitedAfterDisconnect;
     worker.state = 'dead';
+    registry.onExit(worker);
     worker.emit('exit', exitCode, signalCode);
     cluster.emit('exit', worker, exitCode, signalCode);
   });
@@ -162,6 +165,8 @@ cluster.disconnect = function disconnect(cb) {
 // Lifecycle messages the Rust engine passes up; the rest of the protocol
 // (queryServer, close, newconn replies) never leaves Rust.
 function onInternalMessage(worker, message) {
+  // Answers of the worker agent (lib/agent/), for the supervisor.
+  if (message.cmd === 'NODE_RUST_CLUSTER') return registry.onAgentMessage(worker, message);
   if (message.cmd !== 'NODE_CLUSTER') return;
   switch (message.act) {
     case 'online':
@@ -177,6 +182,7 @@ function onInternalMessage(worker, message) {
         fd: message.fd,
       };
       worker.state = 'listening';
+      registry.onListening(worker);
       worker.emit('listening', info);
       cluster.emit('listening', worker, info);
       break;
@@ -199,5 +205,9 @@ Worker.prototype.destroy = function destroy(signo) {
   const signal = signo || 'SIGTERM';
   this.process.kill(signal);
 };
+
+// Supervision (lib/supervisor/): reload, scale, stats, shutdown, supervise.
+// Not enumerable, so the cluster object has node:cluster's own keys.
+require('./supervisor').attach(cluster);
 
 module.exports = cluster;

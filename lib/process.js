@@ -349,4 +349,18 @@ function forkWorker(id, settings, env, execArgv) {
   return child;
 }
 
-module.exports = { forkWorker, getEngine };
+/**
+ * Per-worker connection counters, by worker id: `[{ id, handed, open }]`
+ * (see index.d.ts). Empty before the first fork.
+ */
+function connectionStats() {
+  if (engine === null) return [];
+  return engine.connectionStats().map(({ id, handed, open }) => ({ id, handed, open: open ?? null }));
+}
+
+/** Ask workers that loaded rust-cluster to report closes (`open` counts). */
+function trackConnections() {
+  getEngine().trackConnections();
+}
+
+module.exports = { forkWorker, getEngine, connectionStats, trackConnections };

@@ -8,6 +8,7 @@ pub mod protocol;
 pub mod registry;
 pub mod scheduler;
 pub mod server;
+pub mod stats;
 
 use std::collections::HashMap;
 use std::os::fd::{IntoRawFd, OwnedFd};
@@ -25,6 +26,7 @@ use channel::gate::{Sent, WriteGate};
 use channel::Outgoing;
 use primary::{Command, Event, EventSink};
 use scheduler::Policy;
+use stats::ConnectionStats;
 
 /// An engine event as JS receives it.
 #[napi(object)]
@@ -101,6 +103,19 @@ impl From<Event> for ChannelEvent {
     }
 }
 
+/// One worker's row in `connectionStats()`.
+#[napi(object)]
+pub struct WorkerConnections {
+    /// The worker's id (`worker.id`).
+    pub id: u32,
+    /// Connections the primary handed to the worker (and it accepted).
+    pub handed: i64,
+    /// Handed connections the worker has not closed yet; null when the
+    /// worker does not report closes (it never loaded rust-cluster, or
+    /// nobody asked: see `trackConnections`).
+    pub open: Option<i64>,
+}
+
 /// Wakes JS to collect events: called with no value.
 type WakeCallback = ThreadsafeFunction<(), (), (), Status, false, true>;
 
@@ -141,6 +156,7 @@ pub struct Primary {
     events: EventQueue,
     callback: Arc<WakeCallback>,
     referenced: bool,
+    stats: ConnectionStats,
 }
 
 fn closed_error() -> Error {
@@ -169,6 +185,8 @@ impl Primary {
             queue: events.clone(),
             wake: callback.clone(),
         };
+        let stats = ConnectionStats::default();
+        let engine_stats = stats.clone();
         std::thread::Builder::new()
             .name("rust-cluster-io".into())
             .spawn(move || {
@@ -180,7 +198,10 @@ impl Primary {
                     Err(e) => return eprintln!("rust-cluster: cannot start the I/O runtime: {e}"),
                 };
                 let local = tokio::task::LocalSet::new();
-                local.block_on(&runtime, primary::run(receiver, Box::new(sink)));
+                local.block_on(
+                    &runtime,
+                    primary::run(receiver, Box::new(sink), engine_stats),
+                );
             })
             .map_err(|e| {
                 Error::from_reason(format!("rust-cluster: cannot start the I/O thread: {e}"))
@@ -191,6 +212,7 @@ impl Primary {
             events,
             callback,
             referenced: false,
+            stats,
         })
     }
 
@@ -301,7 +323,8 @@ impl Primary {
         self.command(Command::Exited { worker })
     }
 
-    /// `cluster.SCHED_NONE` (1) or `cluster.SCHED_RR` (2).
+    /// `cluster.SCHED_NONE` (1), `SCHED_RR` (2), `SCHED_REUSEPORT` (3),
+    /// `SCHED_LEASTCONN` (4) or `SCHED_STICKY` (5).
     #[napi]
     pub fn set_scheduling_policy(&self, policy: u32) -> Result<()> {
         let policy = Policy::from_number(policy).ok_or_else(|| {
@@ -311,6 +334,30 @@ impl Primary {
             )
         })?;
         self.command(Command::SetPolicy(policy))
+    }
+
+    /// Per-worker connection counters of every worker whose channel is
+    /// open, by id. Cheap: no call into the I/O thread.
+    #[napi]
+    pub fn connection_stats(&self) -> Vec<WorkerConnections> {
+        let count = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+        self.stats
+            .snapshot()
+            .into_iter()
+            .map(|s| WorkerConnections {
+                id: s.worker,
+                handed: count(s.handed),
+                open: s.open.map(count),
+            })
+            .collect()
+    }
+
+    /// Ask every worker (now and later) that loaded rust-cluster to report
+    /// the connections it closes, so `connectionStats()` has `open` counts.
+    /// `SCHED_LEASTCONN` does this by itself.
+    #[napi]
+    pub fn track_connections(&self) -> Result<()> {
+        self.command(Command::TrackConnections)
     }
 
     /// How long a worker may sit on a handed connection before it is

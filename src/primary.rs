@@ -25,6 +25,7 @@ use crate::registry::{Registry, WorkerEntry};
 use crate::scheduler::round_robin::RoundRobin;
 use crate::scheduler::Policy;
 use crate::server::{self, Bound, Kind, Query};
+use crate::stats::ConnectionStats;
 
 /// What the engine tells JS. Delivered in order.
 pub enum Event {
@@ -84,6 +85,9 @@ pub enum Command {
         worker: u32,
     },
     SetPolicy(Policy),
+    /// Ask every worker's agent to report closed connections, so that
+    /// `connectionStats()` knows how many are open (leastconn always asks).
+    TrackConnections,
     /// How long a worker may hold a handed connection without answering
     /// (`None`: forever, as in node:cluster).
     SetHandoffTimeout(Option<Duration>),
@@ -163,6 +167,9 @@ struct State {
     workers: Registry,
     handles: HashMap<Rc<str>, Handle>,
     in_flight: HashMap<u64, InFlight>,
+    stats: ConnectionStats,
+    /// `TrackConnections` was asked for.
+    track_connections: bool,
 }
 
 pub struct Engine {
@@ -172,7 +179,11 @@ pub struct Engine {
 }
 
 /// Run the engine until the command channel closes. Call inside a `LocalSet`.
-pub async fn run(mut commands: mpsc::UnboundedReceiver<Command>, sink: Box<dyn EventSink>) {
+pub async fn run(
+    mut commands: mpsc::UnboundedReceiver<Command>,
+    sink: Box<dyn EventSink>,
+    stats: ConnectionStats,
+) {
     let engine = Rc::new_cyclic(|me| Engine {
         state: RefCell::new(State {
             policy: Policy::RoundRobin,
@@ -181,6 +192,8 @@ pub async fn run(mut commands: mpsc::UnboundedReceiver<Command>, sink: Box<dyn E
             workers: Registry::default(),
             handles: HashMap::new(),
             in_flight: HashMap::new(),
+            stats,
+            track_connections: false,
         }),
         sink,
         me: me.clone(),
@@ -241,6 +254,13 @@ impl Engine {
                 self.state.borrow_mut().remove_worker_from_handles(worker)
             }
             Command::SetPolicy(policy) => self.state.borrow_mut().policy = policy,
+            Command::TrackConnections => {
+                let mut st = self.state.borrow_mut();
+                st.track_connections = true;
+                for worker in st.workers.ids() {
+                    st.ask_to_count(worker);
+                }
+            }
             Command::SetHandoffTimeout(timeout) => {
                 self.state.borrow_mut().handoff_timeout = timeout
             }
@@ -258,15 +278,21 @@ impl Engine {
     ) {
         let events: Rc<dyn ChannelEvents> = self.clone();
         match Channel::spawn(worker, sock, mode, max_message, gate, queue, events) {
-            Ok(channel) => self.state.borrow_mut().workers.insert(
-                worker,
-                WorkerEntry {
-                    channel,
-                    mode,
-                    exited_after_disconnect: false,
-                    reported_unresponsive: false,
-                },
-            ),
+            Ok(channel) => {
+                let mut st = self.state.borrow_mut();
+                let counters = st.stats.register(worker);
+                st.workers.insert(
+                    worker,
+                    WorkerEntry {
+                        channel,
+                        mode,
+                        exited_after_disconnect: false,
+                        reported_unresponsive: false,
+                        counters,
+                        asked_to_count: false,
+                    },
+                )
+            }
             Err(e) => self.sink.emit(Event::Closed {
                 worker,
                 error: Some(format!("cannot serve the IPC channel: {e}")),
@@ -416,7 +442,11 @@ impl Engine {
         let Some(flight) = st.in_flight.remove(&seq) else {
             return false;
         };
-        if !accepted {
+        if accepted {
+            if let Some(entry) = st.workers.get(flight.worker) {
+                entry.counters.add_handed();
+            }
+        } else {
             // The worker is shutting down: send the connection to another.
             let next = match st.handles.get_mut(&flight.key) {
                 Some(Handle::RoundRobin(h)) => h.rr.distribute(flight.conn),
@@ -450,6 +480,25 @@ impl State {
             accounted: 0,
             report_settled: false,
         });
+    }
+
+    /// Whether workers' agents should report closed connections.
+    fn counting_wanted(&self) -> bool {
+        self.track_connections || self.policy == Policy::LeastConn
+    }
+
+    /// Ask the worker's agent (if it has one) to report closed connections.
+    /// Workers without the agent ignore the message, as Node's cluster code
+    /// ignores internal messages that are not `NODE_CLUSTER`.
+    fn ask_to_count(&mut self, worker: u32) {
+        let Some(entry) = self.workers.get_mut(worker) else {
+            return;
+        };
+        if entry.asked_to_count {
+            return;
+        }
+        entry.asked_to_count = true;
+        self.send_value(worker, &protocol::agent_message("countConnections"), None);
     }
 
     fn send_cluster(&mut self, worker: u32, fields: Vec<(String, Value)>) {
@@ -739,6 +788,15 @@ impl ChannelEvents for Engine {
                     st.handles.remove(key);
                 }
             }
+            Some("online") => {
+                {
+                    let mut st = self.state.borrow_mut();
+                    if st.counting_wanted() {
+                        st.ask_to_count(worker);
+                    }
+                }
+                self.message(worker, raw, None, true, self.is_json(worker));
+            }
             Some("exitedAfterDisconnect") => {
                 {
                     let mut st = self.state.borrow_mut();
@@ -751,6 +809,24 @@ impl ChannelEvents for Engine {
                 self.message(worker, raw, None, true, self.is_json(worker));
             }
             _ => self.message(worker, raw, None, true, self.is_json(worker)),
+        }
+    }
+
+    fn agent_message(&self, worker: u32, msg: Value, raw: Vec<u8>) {
+        if msg.get("act").and_then(Value::as_str) != Some("conns") {
+            // The supervisor's (lib/supervisor/): heartbeat answers.
+            self.message(worker, raw, None, true, self.is_json(worker));
+            return;
+        }
+        let Some(closed) = msg.get("closed").and_then(Value::as_f64) else {
+            return;
+        };
+        if !(closed >= 0.0 && closed.is_finite()) {
+            return;
+        }
+        let st = self.state.borrow();
+        if let Some(entry) = st.workers.get(worker) {
+            entry.counters.report_closed(closed as u64);
         }
     }
 
@@ -784,6 +860,7 @@ impl ChannelEvents for Engine {
                 st.send_newconn(&key, w, conn);
             }
             st.workers.remove(worker);
+            st.stats.remove(worker);
         }
         self.sink.emit(Event::Closed { worker, error });
     }

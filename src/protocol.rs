@@ -22,11 +22,19 @@ pub enum Incoming {
     /// A worker's answer to `newconn`, recognised without decoding:
     /// `{ cmd: 'NODE_CLUSTER', ack, accepted, seq }`.
     NewconnReply { ack: u64, accepted: bool },
+    /// `NODE_RUST_CLUSTER`: a report from rust-cluster's worker agent
+    /// (`lib/agent/`), decoded. Handled in Rust; JS never sees it.
+    Agent(Value),
     /// Another internal message (`NODE_SOCKET_*`, ...), for JS.
     OtherInternal,
     /// Not internal, or not something Rust decodes: user data for JS.
     User,
 }
+
+/// The `cmd` of messages between the primary and rust-cluster's worker
+/// agent. Node routes it to 'internalMessage' in the worker, where node's
+/// own cluster code ignores it (it only reads `NODE_CLUSTER`).
+pub const AGENT_CMD: &str = "NODE_RUST_CLUSTER";
 
 fn is_internal_cmd(cmd: &str) -> bool {
     cmd.len() > 5 && cmd.starts_with("NODE_")
@@ -77,6 +85,7 @@ pub fn classify(mode: Mode, body: &[u8]) -> Incoming {
         "NODE_HANDLE_NACK" => Incoming::HandleNack,
         "NODE_HANDLE" => Incoming::Handle,
         "NODE_CLUSTER" => Incoming::Cluster(value),
+        AGENT_CMD => Incoming::Agent(value),
         _ => Incoming::OtherInternal,
     }
 }
@@ -175,6 +184,14 @@ pub fn handle_message(kind: &str, inner: Value) -> Value {
     ])
 }
 
+/// `{ cmd: 'NODE_RUST_CLUSTER', act }`: a request to the worker's agent.
+pub fn agent_message(act: &str) -> Value {
+    Value::Object(vec![
+        ("cmd".to_string(), string(AGENT_CMD)),
+        ("act".to_string(), string(act)),
+    ])
+}
+
 pub fn handle_ack(ok: bool) -> Value {
     let cmd = if ok {
         "NODE_HANDLE_ACK"
@@ -242,6 +259,13 @@ mod tests {
         assert!(matches!(
             classify(Mode::Json, b"{\"cmd\" garbage"),
             Incoming::User
+        ));
+        assert!(matches!(
+            classify(
+                Mode::Json,
+                br#"{"cmd":"NODE_RUST_CLUSTER","act":"conns","closed":3}"#
+            ),
+            Incoming::Agent(_)
         ));
     }
 

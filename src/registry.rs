@@ -2,9 +2,11 @@
 //! channel, its serialization mode, and whether it is leaving on purpose.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use crate::channel::framing::Mode;
 use crate::channel::Channel;
+use crate::stats::WorkerCounters;
 
 pub struct WorkerEntry {
     pub channel: Channel,
@@ -14,6 +16,10 @@ pub struct WorkerEntry {
     pub exited_after_disconnect: bool,
     /// Already reported as sitting on a handed connection.
     pub reported_unresponsive: bool,
+    /// Connections handed and closed, shared with `connectionStats()`.
+    pub counters: Arc<WorkerCounters>,
+    /// The worker's agent has been asked to report closed connections.
+    pub asked_to_count: bool,
 }
 
 #[derive(Default)]
@@ -44,5 +50,9 @@ impl Registry {
 
     pub fn is_empty(&self) -> bool {
         self.workers.is_empty()
+    }
+
+    pub fn ids(&self) -> Vec<u32> {
+        self.workers.keys().copied().collect()
     }
 }

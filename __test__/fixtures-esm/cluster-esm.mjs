@@ -32,10 +32,12 @@ const nodeCluster = require('node:cluster');
 
 // The names node:cluster's ES module namespace has in this role, and ours.
 // Ours has the names of both roles, those the cluster object lacks here
-// being `undefined`; the defined ones must be exactly node's.
+// being `undefined`; the defined ones must be exactly node's, plus in the
+// primary the supervision functions rust-cluster adds.
+const SUPERVISION = ['reload', 'scale', 'shutdown', 'stats', 'supervise'];
 const definedNames = (n) => Object.keys(n).filter((k) => n[k] !== undefined).sort();
 const names = {
-  node: definedNames(nodeNs),
+  node: [...definedNames(nodeNs), ...(cluster.isPrimary ? SUPERVISION : [])].sort(),
   ours: definedNames(ns),
   missing: Object.keys(nodeNs).filter((k) => !(k in ns)),
   // Named exports are the cluster object's own properties.

@@ -58,6 +58,10 @@ pub trait ChannelEvents {
     fn newconn_reply(&self, worker: u32, ack: u64, accepted: bool, raw: Vec<u8>);
     /// A cluster message (`cmd: 'NODE_CLUSTER'`), decoded.
     fn cluster_message(&self, worker: u32, msg: v8::Value, raw: Vec<u8>);
+    /// A report from rust-cluster's worker agent (`cmd: 'NODE_RUST_CLUSTER'`).
+    /// Reports other than connection counts (the supervisor's heartbeat
+    /// answers) go on to JS as internal messages; `raw` is the frame.
+    fn agent_message(&self, worker: u32, msg: v8::Value, raw: Vec<u8>);
     /// Anything else for JS: user data, or other internal messages, with the
     /// descriptor that came with it. `text` when the frame is a json line.
     fn message(&self, worker: u32, raw: Vec<u8>, fd: Option<OwnedFd>, internal: bool, text: bool);
@@ -356,6 +360,7 @@ impl Reader {
                 self.events.newconn_reply(self.worker, ack, accepted, frame)
             }
             Incoming::Cluster(value) => self.events.cluster_message(self.worker, value, frame),
+            Incoming::Agent(value) => self.events.agent_message(self.worker, value, frame),
             Incoming::OtherInternal => {
                 self.events
                     .message(self.worker, frame, None, true, self.text())

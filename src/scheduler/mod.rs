@@ -12,6 +12,12 @@ pub mod round_robin;
 pub enum Policy {
     None = 1,
     RoundRobin = 2,
+    /// `SCHED_REUSEPORT`: a SO_REUSEPORT socket per worker (`reuseport.rs`).
+    ReusePort = 3,
+    /// `SCHED_LEASTCONN`: the primary accepts; fewest open first (`least_conn.rs`).
+    LeastConn = 4,
+    /// `SCHED_STICKY`: the primary accepts; by client IP (`sticky.rs`).
+    Sticky = 5,
 }
 
 impl Policy {
@@ -19,6 +25,9 @@ impl Policy {
         match n {
             1 => Some(Policy::None),
             2 => Some(Policy::RoundRobin),
+            3 => Some(Policy::ReusePort),
+            4 => Some(Policy::LeastConn),
+            5 => Some(Policy::Sticky),
             _ => None,
         }
     }

@@ -1,0 +1,17 @@
+'use strict';
+// connectionStats(): per-worker counters of connections the primary hands.
+const { test } = require('node:test');
+const assert = require('node:assert/strict');
+const { scenario } = require('./run');
+
+test('round robin: handed counts match the workers that answered; open is null without tracking', async () => {
+  const found = await scenario('stats');
+  const [{ tally }] = found.answers;
+  const [{ stats }] = found.stats;
+  assert.equal(stats.length, 2);
+  for (const s of stats) {
+    assert.equal(s.handed, tally[s.id] || 0, JSON.stringify({ stats, tally }));
+    assert.equal(s.open, null);
+  }
+  assert.equal(stats.reduce((n, s) => n + s.handed, 0), 20);
+});

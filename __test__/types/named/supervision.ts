@@ -1,0 +1,47 @@
+// The supervision API rust-cluster adds (cluster.supervise, reload, scale,
+// stats, shutdown and their events), as a program would use it.
+import cluster = require('rust-cluster');
+import { supervise, reload, scale, stats, shutdown, type SuperviseOptions, type ClusterStats, type WorkerStats } from 'rust-cluster';
+
+const options: SuperviseOptions = {
+  respawn: { minDelay: 100, maxDelay: 5000, maxCrashes: 5, crashWindow: 60000 },
+  shutdown: { timeout: 10000, signals: ['SIGTERM', 'SIGINT'], exit: true },
+  heartbeat: { interval: 1000, timeout: 5000 },
+  maxRss: 512 * 1024 * 1024,
+  reloadSignal: 'SIGHUP',
+  scaleSignals: true,
+  drainTimeout: 10000,
+  listenTimeout: 30000,
+  statsPort: 9100,
+  statsHost: '127.0.0.1',
+};
+
+async function main(): Promise<void> {
+  const c = await cluster.supervise(options);
+  c.fork();
+  await cluster.supervise({ respawn: true, shutdown: true });
+  const fresh: cluster.Worker[] = await cluster.reload();
+  const serving: number = await cluster.scale(fresh.length + 1);
+  const s: ClusterStats = cluster.stats();
+  const first: WorkerStats | undefined = s.workers[0];
+  const rss: number | null = first ? first.rss : null;
+  const port: number | undefined = s.primary.metrics?.port;
+  const code: number = await cluster.shutdown({ timeout: 5000 });
+  console.log(serving, rss, port, code, s.totals.respawns, first?.connections.handed);
+  await supervise({ heartbeat: true });
+  await reload();
+  await scale(2);
+  stats();
+  await shutdown();
+}
+
+cluster.on('replace', (worker, old, reason, info) => {
+  const r: 'respawn' | 'reload' | 'hang' | 'memory' = reason;
+  console.log(worker.id, old.id, r, info?.delay);
+});
+cluster.on('crashloop', (info) => console.log(info.crashes, info.window, info.worker.id));
+cluster.on('hang', (worker, ms) => console.log(worker.id, ms + 1));
+cluster.on('memory', (worker, rss) => console.log(worker.id, rss + 1));
+cluster.once('shutdown', ({ signal, timeout }) => console.log(signal, timeout));
+
+void main();

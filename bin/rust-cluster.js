@@ -1,0 +1,222 @@
+#!/usr/bin/env node
+'use strict';
+// rust-cluster's command line: run an ordinary single-process Node server on
+// every core, supervised. See `rust-cluster --help`.
+const os = require('node:os');
+const path = require('node:path');
+
+const HELP = `Usage: rust-cluster [options] app.js [args...]
+
+Runs app.js, an ordinary single-process server (one that just calls
+listen(); it does not need to require rust-cluster), in several worker
+processes that share its listening sockets, with a Rust primary in front.
+
+Options:
+  -w, --workers N|max       Number of workers (default: max, one per core).
+  -p, --policy NAME         How connections are spread: rr (round robin in
+                            the primary, the default) or none (the OS
+                            decides, shared sockets).
+      --reload-signal SIG   Signal that replaces the workers one at a time
+                            (rolling reload, no dropped connections).
+                            Default SIGHUP; 'none' turns it off.
+      --respawn             Replace workers that exit on their own (crash,
+                            kill), waiting 100 ms, 200 ms, 400 ms... between
+                            crashes; 5 crashes within 60 s stop respawning.
+      --shutdown-timeout MS On SIGTERM or SIGINT, how long workers get to
+                            finish their requests before they are killed
+                            (default 10000).
+      --drain-timeout MS    How long a worker taken out of service (reload,
+                            scale down, memory) may take to finish
+                            (default 10000).
+      --heartbeat-timeout MS
+                            Kill and replace a worker whose event loop has
+                            not answered for this long (default: off).
+      --max-rss MB          Replace (like a reload) a worker whose resident
+                            memory exceeds MB megabytes (default: off).
+      --stats-port N        Serve Prometheus metrics on
+                            http://127.0.0.1:N/metrics (0: any free port).
+      --stats-host ADDR     Address for the metrics server (default 127.0.0.1).
+  -q, --quiet               No status lines.
+  -h, --help                This help.
+
+Signals to the primary:
+  SIGHUP (or --reload-signal)  rolling reload
+  SIGTERM, SIGINT              graceful shutdown; a second one kills at once
+  SIGTTIN, SIGTTOU             one worker more, one less
+
+Status lines (worker up, down, respawned, reloaded...) go to stderr.
+
+Exit codes:
+  0    shut down, every worker finished in time
+  124  shut down, workers still running after --shutdown-timeout were killed
+  130, 143
+       a second SIGINT/SIGTERM cut the shutdown short (128 + signal number)
+  1    no worker left (they exited and were not respawned, or a crash loop)
+  2    bad command line
+`;
+
+function usage(message) {
+  process.stderr.write(`rust-cluster: ${message}\nTry 'rust-cluster --help'.\n`);
+  process.exit(2);
+}
+
+function parse(argv) {
+  const o = {
+    workers: 'max', policy: 'rr', reloadSignal: 'SIGHUP', respawn: false, shutdownTimeout: 10000,
+    drainTimeout: 10000, heartbeatTimeout: null, maxRss: null, statsPort: null, statsHost: '127.0.0.1',
+    quiet: false, help: false, app: null, args: [],
+  };
+  const number = (name, v, min, max) => {
+    if (!/^\d+$/.test(v || '') || Number(v) < min || Number(v) > max) {
+      usage(`${name} needs an integer from ${min} to ${max}, got '${v ?? ''}'`);
+    }
+    return Number(v);
+  };
+  for (let i = 0; i < argv.length; i++) {
+    let arg = argv[i];
+    let value;
+    const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
+    if (eq > 0) {
+      value = arg.slice(eq + 1);
+      arg = arg.slice(0, eq);
+    }
+    const take = () => (value !== undefined ? value : argv[++i]);
+    switch (arg) {
+      case '-h': case '--help': o.help = true; break;
+      case '-q': case '--quiet': o.quiet = true; break;
+      case '--respawn': o.respawn = true; break;
+      case '-w': case '--workers': {
+        const v = take();
+        o.workers = v === 'max' ? 'max' : number('--workers', v, 1, 1024);
+        break;
+      }
+      case '-p': case '--policy': o.policy = take() || usage('--policy needs a name'); break;
+      case '--reload-signal': {
+        const v = take();
+        if (v === 'none') o.reloadSignal = null;
+        else {
+          const sig = v && !v.startsWith('SIG') ? `SIG${v}` : v;
+          if (!sig || !Object.prototype.hasOwnProperty.call(os.constants.signals, sig)) {
+            usage(`--reload-signal: unknown signal '${v ?? ''}'`);
+          }
+          o.reloadSignal = sig;
+        }
+        break;
+      }
+      case '--shutdown-timeout': o.shutdownTimeout = number(arg, take(), 0, 2 ** 31 - 1); break;
+      case '--drain-timeout': o.drainTimeout = number(arg, take(), 0, 2 ** 31 - 1); break;
+      case '--heartbeat-timeout': o.heartbeatTimeout = number(arg, take(), 1, 2 ** 31 - 1); break;
+      case '--max-rss': o.maxRss = number(arg, take(), 1, 2 ** 32); break;
+      case '--stats-port': o.statsPort = number(arg, take(), 0, 65535); break;
+      case '--stats-host': o.statsHost = take() || usage('--stats-host needs an address'); break;
+      case '--':
+        o.app = argv[i + 1] ?? null;
+        o.args = argv.slice(i + 2);
+        return o;
+      default:
+        if (arg.startsWith('-') && arg !== '-') usage(`unknown option '${argv[i]}'`);
+        o.app = argv[i];
+        o.args = argv.slice(i + 1);
+        return o;
+    }
+  }
+  return o;
+}
+
+function main() {
+  const o = parse(process.argv.slice(2));
+  if (o.help) {
+    process.stdout.write(HELP);
+    return;
+  }
+  if (!o.app) usage('no app given');
+
+  const cluster = require('..');
+  const policy = cluster[`SCHED_${o.policy.toUpperCase()}`];
+  if (typeof policy !== 'number') {
+    const known = Object.keys(cluster).filter((k) => k.startsWith('SCHED_')).map((k) => k.slice(6).toLowerCase());
+    usage(`--policy: unknown policy '${o.policy}' (known: ${known.join(', ')})`);
+  }
+  cluster.schedulingPolicy = policy;
+  const workers = o.workers === 'max'
+    ? (typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length)
+    : o.workers;
+
+  const say = o.quiet ? () => {} : (line) => process.stderr.write(`[rust-cluster] ${line}\n`);
+  const name = (w) => `worker ${w.id} (pid ${w.process.pid})`;
+
+  cluster.setupPrimary({
+    exec: path.resolve(o.app),
+    args: o.args,
+    // The agent answers heartbeats and helps draining, in an app that does
+    // not load rust-cluster itself.
+    execArgv: [...process.execArgv, '--require', path.join(__dirname, '..', 'lib', 'agent', 'index.js')],
+  });
+
+  const up = new Set();
+  cluster.on('listening', (w, address) => {
+    if (up.has(w.id)) return;
+    up.add(w.id);
+    const where = address.port ? `${address.address || '*'}:${address.port}` : address.address;
+    say(`${name(w)} up, listening on ${where}`);
+  });
+  cluster.on('exit', (w, code, signal) => {
+    up.delete(w.id);
+    say(`${name(w)} down (${signal || `exit code ${code}`})`);
+  });
+  cluster.on('replace', (fresh, old, reason, info) => {
+    if (reason === 'respawn') say(`${name(fresh)} respawned for worker ${old.id}, after ${info.delay} ms`);
+    else if (reason === 'reload') say(`${name(fresh)} reloaded, in place of worker ${old.id}`);
+    else if (reason === 'hang') say(`${name(fresh)} started in place of hung worker ${old.id}`);
+    else say(`${name(fresh)} started in place of worker ${old.id} (${reason})`);
+  });
+  cluster.on('hang', (w, ms) => say(`${name(w)} has not answered for ${ms} ms: killing it`));
+  cluster.on('memory', (w, rss) => say(`${name(w)} uses ${Math.round(rss / 1048576)} MB: replacing it`));
+  cluster.on('crashloop', (info) => say(`${info.crashes} crashes within ${info.window / 1000} s: not respawning any more`));
+  cluster.on('shutdown', (info) => say(`${info.signal || 'shutdown'}: shutting down (waiting up to ${info.timeout} ms)`));
+
+  let reloading = false;
+  if (o.reloadSignal) {
+    process.on(o.reloadSignal, () => {
+      if (reloading) return say(`${o.reloadSignal}: a reload is already running`);
+      reloading = true;
+      const started = Date.now();
+      say(`${o.reloadSignal}: reloading ${cluster.stats().totals.active} workers`);
+      return cluster.reload().then(
+        (fresh) => say(`reload done: ${fresh.length} workers replaced in ${((Date.now() - started) / 1000).toFixed(1)} s`),
+        (err) => say(`reload failed: ${err.message}`),
+      ).finally(() => { reloading = false; });
+    });
+  }
+
+  let shuttingDown = false;
+  cluster.on('shutdown', () => { shuttingDown = true; });
+  // Nothing left to wait for: every worker is gone and none is coming back.
+  process.on('beforeExit', () => {
+    if (shuttingDown) return;
+    say('no workers left: exiting');
+    process.exit(1);
+  });
+
+  cluster.supervise({
+    respawn: o.respawn,
+    shutdown: { timeout: o.shutdownTimeout },
+    scaleSignals: true,
+    drainTimeout: o.drainTimeout,
+    heartbeat: o.heartbeatTimeout === null ? undefined
+      : { interval: Math.max(1, Math.min(1000, Math.floor(o.heartbeatTimeout / 3))), timeout: o.heartbeatTimeout },
+    maxRss: o.maxRss === null ? undefined : o.maxRss * 1048576,
+    statsPort: o.statsPort,
+    statsHost: o.statsHost,
+  }).then(() => {
+    const metrics = cluster.stats().primary.metrics;
+    if (metrics) say(`metrics on http://${metrics.address}:${metrics.port}/metrics`);
+    say(`starting ${workers} workers: ${[o.app, ...o.args].join(' ')}`);
+    for (let i = 0; i < workers; i++) cluster.fork();
+  }, (err) => {
+    process.stderr.write(`rust-cluster: ${err.message}\n`);
+    process.exit(2);
+  });
+}
+
+main();

@@ -1,0 +1,152 @@
+'use strict';
+// Supervision for the primary: cluster.supervise(options) turns on respawn,
+// graceful shutdown, heartbeat, memory recycling, reload and scale signals,
+// and the Prometheus endpoint; cluster.reload(), scale(n), stats() and
+// shutdown() work with or without it. Nothing here runs, listens or handles
+// a signal until one of these is called.
+const os = require('node:os');
+const options = require('./options');
+const registry = require('./registry');
+const { createRespawn } = require('./respawn');
+const { createHeartbeat } = require('./heartbeat');
+const { reload } = require('./reload');
+const { scale } = require('./scale');
+const { shutdown } = require('./shutdown');
+const { stats } = require('./stats');
+const prometheus = require('./prometheus');
+
+function createState(cluster) {
+  const state = {
+    cluster,
+    config: options.defaults(),
+    shuttingDown: false,
+    shutdownPromise: null,
+    counters: { crashes: 0, respawns: 0, reloads: 0, hangs: 0, recycles: 0 },
+    queue: Promise.resolve(),
+    statsServer: null,
+    signalHandlers: [],
+    /** Run `fn` after the reloads, scalings and recycles queued before it. */
+    serial(fn) {
+      const run = state.queue.then(fn);
+      state.queue = run.catch(() => {});
+      return run;
+    },
+    statsAddress() {
+      const a = state.statsServer && state.statsServer.address();
+      return a ? { address: a.address, port: a.port } : null;
+    },
+    closeStatsServer() {
+      if (state.statsServer) state.statsServer.close();
+      state.statsServer = null;
+    },
+  };
+  state.respawn = createRespawn(state);
+  state.heartbeat = createHeartbeat(state);
+  return state;
+}
+
+function attach(cluster) {
+  let state = null;
+  const getState = () => (state ||= createState(cluster));
+
+  function onSignal(signal, handler) {
+    process.on(signal, handler);
+    getState().signalHandlers.push([signal, handler]);
+  }
+
+  function onShutdownSignal(signal) {
+    const st = getState();
+    if (st.shutdownPromise) {
+      // A second signal: stop waiting.
+      for (const w of registry.liveWorkers()) w.process.kill('SIGKILL');
+      process.exit(128 + os.constants.signals[signal]);
+    }
+    shutdown(st, { signal }).then((code) => {
+      if (st.config.shutdown && st.config.shutdown.exit) process.exit(code);
+    });
+  }
+
+  function onExit(worker, code, signal) {
+    getState().respawn.onExit(worker, code, signal);
+  }
+
+  const api = {
+    supervise(opts) {
+      const config = options.normalize(opts);
+      const st = getState();
+      // Undo a previous supervise().
+      for (const [signal, handler] of st.signalHandlers) process.removeListener(signal, handler);
+      st.signalHandlers = [];
+      cluster.removeListener('exit', onExit);
+      st.closeStatsServer();
+      st.config = config;
+
+      if (config.respawn) cluster.on('exit', onExit);
+      if (config.shutdown) {
+        for (const signal of config.shutdown.signals) onSignal(signal, onShutdownSignal);
+      }
+      if (config.reloadSignal) {
+        onSignal(config.reloadSignal, () => {
+          api.reload().catch((err) => process.emitWarning(`reload failed: ${err.message}`,
+            { code: 'RUST_CLUSTER_RELOAD_FAILED' }));
+        });
+      }
+      if (config.scaleSignals) {
+        const by = (delta) => () => {
+          const n = Math.max(1, registry.activeWorkers().length + delta);
+          api.scale(n).catch((err) => process.emitWarning(`scale failed: ${err.message}`,
+            { code: 'RUST_CLUSTER_SCALE_FAILED' }));
+        };
+        onSignal('SIGTTIN', by(+1));
+        onSignal('SIGTTOU', by(-1));
+      }
+      if (config.heartbeat) st.heartbeat.start();
+      else st.heartbeat.stop();
+      if (config.statsPort === null) return Promise.resolve(cluster);
+      return prometheus.listen(config.statsPort, config.statsHost, () => api.stats())
+        .then((server) => {
+          st.statsServer = server;
+          return cluster;
+        });
+    },
+    reload() {
+      const st = getState();
+      if (st.shuttingDown) return Promise.reject(shuttingDownError());
+      return reload(st);
+    },
+    scale(n) {
+      const st = getState();
+      if (st.shuttingDown) return Promise.reject(shuttingDownError());
+      return scale(st, n);
+    },
+    stats() {
+      return stats(getState(), require('../process'));
+    },
+    shutdown(opts = {}) {
+      if (opts === null || typeof opts !== 'object') {
+        return Promise.reject(require('../errors').invalidArgType('options', 'Object', opts));
+      }
+      let timeout;
+      if (opts.timeout !== undefined) {
+        try {
+          timeout = options.integer(opts.timeout, 'options.timeout', 0);
+        } catch (err) {
+          return Promise.reject(err);
+        }
+      }
+      return shutdown(getState(), { timeout });
+    },
+  };
+
+  for (const [name, fn] of Object.entries(api)) {
+    Object.defineProperty(cluster, name, { value: fn, writable: true, configurable: true, enumerable: false });
+  }
+}
+
+function shuttingDownError() {
+  const err = new Error('the cluster is shutting down');
+  err.code = 'ERR_RUST_CLUSTER_SHUTTING_DOWN';
+  return err;
+}
+
+module.exports = { attach };

@@ -1,0 +1,33 @@
+'use strict';
+// scale(n): fork workers until n serve (and wait until they listen), or
+// drain the newest ones down to n.
+const errors = require('../errors');
+const registry = require('./registry');
+const { whenReady } = require('./replace');
+const { drain } = require('./drain');
+
+function scale(state, n) {
+  if (typeof n !== 'number') return Promise.reject(errors.invalidArgType('n', 'number', n));
+  if (!Number.isInteger(n) || n < 0 || n > 1024) {
+    return Promise.reject(errors.outOfRange('n', 'an integer >= 0 and <= 1024', n));
+  }
+  state.respawn.reset();
+  return state.serial(async () => {
+    const cluster = state.cluster;
+    const active = registry.activeWorkers();
+    if (n > active.length) {
+      const template = active[active.length - 1];
+      const m = template ? registry.get(template) : null;
+      const started = [];
+      for (let i = active.length; i < n; i++) started.push(cluster.fork(m ? m.env : undefined));
+      const count = m ? m.listening : 0;
+      await Promise.all(started.map((w) => whenReady(w, count, state.config.listenTimeout)));
+    } else if (n < active.length) {
+      const retired = active.slice(n).reverse();
+      await Promise.all(retired.map((w) => drain(w, state.config.drainTimeout, 'scale')));
+    }
+    return registry.activeWorkers().length;
+  });
+}
+
+module.exports = { scale };

@@ -1,0 +1,36 @@
+'use strict';
+// Graceful shutdown: stop respawning, drain every worker at once (they stop
+// accepting, finish their requests, close idle keep-alive connections), wait
+// up to `timeout` ms, then kill what is left. Resolves to the exit code:
+//
+//   0    every worker exited within the timeout
+//   124  the timeout ran out and the remaining workers were killed
+//
+// (and 128 + signal number when a second signal cuts the wait short; see
+// index.js).
+const registry = require('./registry');
+const { drain } = require('./drain');
+const { DEFAULTS } = require('./options');
+
+const EXIT_CLEAN = 0;
+const EXIT_TIMEOUT = 124;
+
+function shutdown(state, { timeout, signal = null } = {}) {
+  if (state.shutdownPromise) return state.shutdownPromise;
+  if (timeout === undefined) {
+    timeout = state.config.shutdown ? state.config.shutdown.timeout : DEFAULTS.shutdown.timeout;
+  }
+  state.shuttingDown = true;
+  state.respawn.cancel();
+  state.heartbeat.stop();
+  state.cluster.emit('shutdown', { signal, timeout });
+  const workers = registry.liveWorkers();
+  state.shutdownPromise = Promise.all(workers.map((w) => drain(w, timeout, 'shutdown')))
+    .then((outcomes) => {
+      state.closeStatsServer();
+      return outcomes.includes('killed') ? EXIT_TIMEOUT : EXIT_CLEAN;
+    });
+  return state.shutdownPromise;
+}
+
+module.exports = { shutdown, EXIT_CLEAN, EXIT_TIMEOUT };
