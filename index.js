@@ -4,4 +4,8 @@
 // channel, so a worker gets node:cluster itself; the primary is ours.
 const nodeCluster = require('node:cluster');
 
+// The worker also gets our agent (lib/agent), passive unless our primary
+// asks it to report.
+if (nodeCluster.isWorker) require('./lib/agent').install();
+
 module.exports = nodeCluster.isWorker ? nodeCluster : require('./lib/primary');
