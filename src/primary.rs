@@ -195,7 +195,6 @@ impl Handle {
                 true
             }
             Handle::ReusePort(h) => {
-                let member = h.handoff.workers().contains(&worker);
                 let last = h.handoff.remove(worker);
                 // What the kernel queued on the worker's socket goes to the
                 // others before the socket closes (Linux resets it on close).
@@ -204,11 +203,11 @@ impl Handle {
                         h.handoff.push(Accepted::new(conn), None);
                     }
                 }
-                if last || (!member && h.handoff.workers().is_empty()) {
+                if last {
+                    // Nobody is left to take them.
                     drop(h.handoff.drain());
-                    return true;
                 }
-                false
+                last
             }
             Handle::Shared(h) => {
                 let before = h.workers.len();

@@ -39,3 +39,19 @@ test('reuseport: connections queued on a stuck worker\'s socket are answered by 
   const [{ stats }] = found.stats;
   assert.deepEqual(stats, [{ id: b, handed: queued, open: null }]);
 });
+
+test('reuseport: a worker closing its server or disconnecting takes its socket out; the others serve', async () => {
+  const found = await scenario('reuseportClose', { POLICY: 'SCHED_REUSEPORT' });
+  const [{ tally, closed, others }] = found.answers;
+  assert.equal(tally[closed], undefined);
+  assert.deepEqual(Object.keys(tally).map(Number).sort(), others.sort());
+  const [{ tally: last }] = found.last;
+  assert.deepEqual(Object.keys(last).map(Number), [others.find((id) => id !== 2)]);
+  assert.equal(Object.values(last)[0], 10);
+});
+
+test('reuseport on a Unix socket falls back to a shared socket', async () => {
+  const found = await scenario('unix', { POLICY: 'SCHED_REUSEPORT', EXPECT_HANDED: '0' });
+  assert.equal(Object.values(found.answers[0].tally).reduce((a, b) => a + b, 0), 20);
+  assert.deepEqual(found.stats[0].stats.map((s) => s.handed), [0, 0]);
+});

@@ -22,3 +22,9 @@ test('sticky (NODE_CLUSTER_SCHED_POLICY=sticky): each client IP lands on one wor
     assert.deepEqual(again[ip], after[ip], `${ip} stays`);
   }
 });
+
+test('sticky on a Unix socket (no client address): the primary hands connections to any ready worker', async () => {
+  const found = await scenario('unix', { POLICY: 'SCHED_STICKY' });
+  assert.equal(Object.values(found.answers[0].tally).reduce((a, b) => a + b, 0), 20);
+  assert.equal(found.stats[0].stats.reduce((n, s) => n + s.handed, 0), 20);
+});
