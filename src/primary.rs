@@ -361,7 +361,6 @@ impl Engine {
                         exited_after_disconnect: false,
                         reported_unresponsive: false,
                         counters,
-                        asked_to_count: false,
                     },
                 )
             }
@@ -395,6 +394,9 @@ impl Engine {
         if entry.exited_after_disconnect {
             return;
         }
+        if st.counting_wanted() {
+            st.ask_to_count(worker);
+        }
         let ack = msg.get("seq").cloned().unwrap_or(Value::Undefined);
         let key: Rc<str> = protocol::server_key(msg).into();
         let data = msg.get("data").cloned().unwrap_or(Value::Undefined);
@@ -407,50 +409,46 @@ impl Engine {
             };
             let path = (query.kind == Kind::Pipe)
                 .then(|| unix_path(query.address.as_deref().unwrap_or("")));
-            let sched: Box<dyn Scheduler<Accepted>> = match st.policy {
-                // UDP is connectionless: always a shared socket.
-                _ if query.is_udp() => {
-                    st.handles.insert(
-                        key.clone(),
-                        Handle::Shared(shared_handle(&query, path.clone())),
-                    );
-                    Box::new(RoundRobin::default())
+            let handle = match accept_scheduler(st.policy, &query) {
+                Some(sched) => {
+                    let bound = match server::listen_round_robin(&query, path) {
+                        Ok(bound) => bound,
+                        // The handle is not kept: other workers get to retry.
+                        Err(errno) => {
+                            return st.reply_query(
+                                worker,
+                                errno_value(errno),
+                                &key,
+                                ack,
+                                data,
+                                None,
+                            )
+                        }
+                    };
+                    match self.accept_handle(key.clone(), &query, bound, sched) {
+                        Ok(h) => Handle::Accept(h),
+                        Err(errno) => {
+                            return st.reply_query(
+                                worker,
+                                errno_value(errno),
+                                &key,
+                                ack,
+                                data,
+                                None,
+                            )
+                        }
+                    }
                 }
-                Policy::ReusePort if ReusePortGroup::applies_to(&query) => {
-                    let handle = ReusePortHandle {
+                None if st.policy == Policy::ReusePort && ReusePortGroup::applies_to(&query) => {
+                    Handle::ReusePort(ReusePortHandle {
                         group: ReusePortGroup::new(query.clone()),
                         handoff: RoundRobin::default(),
                         data: Value::Undefined,
-                    };
-                    st.handles.insert(key.clone(), Handle::ReusePort(handle));
-                    Box::new(RoundRobin::default())
+                    })
                 }
-                Policy::None | Policy::ReusePort => {
-                    st.handles.insert(
-                        key.clone(),
-                        Handle::Shared(shared_handle(&query, path.clone())),
-                    );
-                    Box::new(RoundRobin::default())
-                }
-                Policy::RoundRobin => Box::new(RoundRobin::default()),
-                Policy::LeastConn => Box::new(LeastConn::default()),
-                Policy::Sticky => Box::new(Sticky::default()),
+                None => Handle::Shared(shared_handle(&query, path)),
             };
-            if !st.handles.contains_key(&key) {
-                let bound = match server::listen_round_robin(&query, path) {
-                    Ok(bound) => bound,
-                    // The handle is not kept: other workers get to retry.
-                    Err(errno) => {
-                        return st.reply_query(worker, errno_value(errno), &key, ack, data, None)
-                    }
-                };
-                match self.accept_handle(key.clone(), &query, bound, sched) {
-                    Ok(h) => st.handles.insert(key.clone(), Handle::Accept(h)),
-                    Err(errno) => {
-                        return st.reply_query(worker, errno_value(errno), &key, ack, data, None)
-                    }
-                };
-            }
+            st.handles.insert(key.clone(), handle);
         }
 
         let Some(handle) = st.handles.get_mut(&key) else {
@@ -586,17 +584,15 @@ impl State {
         self.track_connections || self.policy == Policy::LeastConn
     }
 
-    /// Ask the worker's agent (if it has one) to report closed connections.
-    /// Workers without the agent ignore the message, as Node's cluster code
-    /// ignores internal messages that are not `NODE_CLUSTER`.
+    /// Ask the worker's agent (if it has one) to report closed connections,
+    /// unless it already does. Workers without the agent ignore the message,
+    /// as Node's cluster code ignores internal messages that are not
+    /// `NODE_CLUSTER`; one that loads it late is asked again when it listens.
     fn ask_to_count(&mut self, worker: u32) {
-        let Some(entry) = self.workers.get_mut(worker) else {
-            return;
-        };
-        if entry.asked_to_count {
-            return;
+        match self.workers.get(worker) {
+            Some(entry) if !entry.counters.is_reporting() => {}
+            _ => return,
         }
-        entry.asked_to_count = true;
         self.send_value(worker, &protocol::agent_message("countConnections"), None);
     }
 
@@ -788,6 +784,21 @@ impl State {
         }
     }
 }
+/// The scheduler of a socket the primary accepts on, or `None` when the
+/// workers listen themselves: UDP (connectionless), `SCHED_NONE`,
+/// `SCHED_REUSEPORT`.
+fn accept_scheduler(policy: Policy, query: &Query) -> Option<Box<dyn Scheduler<Accepted>>> {
+    if query.is_udp() {
+        return None;
+    }
+    match policy {
+        Policy::RoundRobin => Some(Box::new(RoundRobin::default())),
+        Policy::LeastConn => Some(Box::new(LeastConn::default())),
+        Policy::Sticky => Some(Box::new(Sticky::default())),
+        Policy::None | Policy::ReusePort => None,
+    }
+}
+
 fn errno_value(errno: i32) -> Value {
     number(errno)
 }
