@@ -129,6 +129,26 @@ mod tests {
     }
 
     #[test]
+    fn listen_0_on_any_address_shares_one_port() {
+        let mut q = query(0);
+        q.address = None;
+        let mut group = ReusePortGroup::new(q);
+        let a = group.socket_for(1).expect("first socket");
+        let b = group.socket_for(2).expect("second socket");
+        let name = |fd: &OwnedFd| {
+            let addr: SockaddrStorage = getsockname(fd.as_raw_fd()).expect("getsockname");
+            addr.as_sockaddr_in6()
+                .map(|v6| (v6.ip().to_string(), v6.port()))
+                .or_else(|| {
+                    addr.as_sockaddr_in()
+                        .map(|v4| (v4.ip().to_string(), v4.port()))
+                })
+        };
+        assert_eq!(name(&a), name(&b));
+        assert_ne!(name(&a).map(|(_, port)| port), Some(0));
+    }
+
+    #[test]
     fn a_leaving_workers_queue_is_drained() {
         let mut group = ReusePortGroup::new(query(0));
         let fd = group.socket_for(1).expect("socket");
