@@ -167,6 +167,12 @@ declare namespace cluster {
     cwd?: string | undefined;
     /** Hide the workers' console windows (Windows only). */
     windowsHide?: boolean | undefined;
+    /**
+     * rust-cluster: the scheduling policy, taken by the first
+     * `setupPrimary()` call (node:cluster ignores this key; there, assign
+     * `cluster.schedulingPolicy`).
+     */
+    schedulingPolicy?: number | undefined;
   }
 
   /** Where a worker is listening, as reported by the 'listening' events. */
@@ -375,7 +381,9 @@ declare namespace cluster {
     readonly isWorker: boolean;
     /**
      * `SCHED_RR` (round-robin in the primary) or `SCHED_NONE` (left to the
-     * OS). Fixed once the first worker is forked or `setupPrimary()` is called.
+     * OS); with rust-cluster also `SCHED_REUSEPORT`, `SCHED_LEASTCONN` or
+     * `SCHED_STICKY`. Fixed once the first worker is forked or
+     * `setupPrimary()` is called.
      */
     schedulingPolicy: number;
     /** Settings in effect, filled in by `setupPrimary()`/`fork()`. */
@@ -482,6 +490,22 @@ declare namespace cluster {
 interface ClusterModule extends cluster.Cluster, cluster.Supervision {
   /** The `Worker` class. */
   Worker: typeof Worker;
+  /**
+   * rust-cluster (3): each worker listens on its own SO_REUSEPORT socket and
+   * the kernel spreads connections (Linux; Unix sockets and UDP as with
+   * `SCHED_NONE`). Primary only, like `SCHED_RR`.
+   */
+  readonly SCHED_REUSEPORT: number;
+  /**
+   * rust-cluster (4): the primary accepts and hands each connection to the
+   * worker with the fewest open connections. Primary only.
+   */
+  readonly SCHED_LEASTCONN: number;
+  /**
+   * rust-cluster (5): the primary accepts and hands each connection to the
+   * worker its client IP hashes to. Primary only.
+   */
+  readonly SCHED_STICKY: number;
   /** The cluster object itself (the default export). */
   readonly default: ClusterModule;
 }

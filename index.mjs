@@ -49,6 +49,10 @@ export const workers = cluster.workers;
 export const settings = cluster.settings;
 export const SCHED_NONE = cluster.SCHED_NONE;
 export const SCHED_RR = cluster.SCHED_RR;
+// rust-cluster's own policies (node:cluster has no such names).
+export const SCHED_REUSEPORT = cluster.SCHED_REUSEPORT;
+export const SCHED_LEASTCONN = cluster.SCHED_LEASTCONN;
+export const SCHED_STICKY = cluster.SCHED_STICKY;
 export const schedulingPolicy = cluster.schedulingPolicy;
 export const setupPrimary = cluster.setupPrimary;
 export const setupMaster = cluster.setupMaster;

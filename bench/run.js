@@ -36,6 +36,9 @@ const CONTENDERS = [
   { id: 'node-none', label: 'node:cluster SCHED_NONE', module: 'node:cluster', env: { NODE_CLUSTER_SCHED_POLICY: 'none' } },
   { id: 'rust-rr', label: 'rust-cluster round robin', module: ROOT, env: { NODE_CLUSTER_SCHED_POLICY: 'rr' } },
   { id: 'rust-none', label: 'rust-cluster SCHED_NONE', module: ROOT, env: { NODE_CLUSTER_SCHED_POLICY: 'none' } },
+  { id: 'rust-reuseport', label: 'rust-cluster reuseport', module: ROOT, env: { NODE_CLUSTER_SCHED_POLICY: 'reuseport' } },
+  { id: 'rust-leastconn', label: 'rust-cluster leastconn', module: ROOT, env: { NODE_CLUSTER_SCHED_POLICY: 'leastconn' } },
+  { id: 'rust-sticky', label: 'rust-cluster sticky', module: ROOT, env: { NODE_CLUSTER_SCHED_POLICY: 'sticky' } },
 ];
 const BASELINE = 'node-rr';
 

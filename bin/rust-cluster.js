@@ -14,8 +14,11 @@ processes that share its listening sockets, with a Rust primary in front.
 Options:
   -w, --workers N|max       Number of workers (default: max, one per core).
   -p, --policy NAME         How connections are spread: rr (round robin in
-                            the primary, the default) or none (the OS
-                            decides, shared sockets).
+                            the primary, the default), none (the OS decides,
+                            one shared socket), reuseport (one SO_REUSEPORT
+                            socket per worker, the kernel balances),
+                            leastconn (fewest open connections) or sticky
+                            (the same client IP, the same worker).
       --reload-signal SIG   Signal that replaces the workers one at a time
                             (rolling reload, no dropped connections).
                             Default SIGHUP; 'none' turns it off.
@@ -134,7 +137,7 @@ function main() {
   const cluster = require('..');
   const policy = cluster[`SCHED_${o.policy.toUpperCase()}`];
   if (typeof policy !== 'number') {
-    const known = Object.keys(cluster).filter((k) => k.startsWith('SCHED_')).map((k) => k.slice(6).toLowerCase());
+    const known = Object.getOwnPropertyNames(cluster).filter((k) => k.startsWith('SCHED_')).map((k) => k.slice(6).toLowerCase());
     usage(`--policy: unknown policy '${o.policy}' (known: ${known.join(', ')})`);
   }
   cluster.schedulingPolicy = policy;

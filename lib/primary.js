@@ -10,6 +10,21 @@ const registry = require('./supervisor/registry');
 
 const SCHED_NONE = 1;
 const SCHED_RR = 2;
+// Policies rust-cluster adds (README: Scheduling policies rust-cluster adds).
+const SCHED_REUSEPORT = 3;
+const SCHED_LEASTCONN = 4;
+const SCHED_STICKY = 5;
+
+// NODE_CLUSTER_SCHED_POLICY values; anything else means round robin, as in
+// node.
+const POLICY_NAMES = new Map([
+  ['rr', SCHED_RR],
+  ['none', SCHED_NONE],
+  ['reuseport', SCHED_REUSEPORT],
+  ['leastconn', SCHED_LEASTCONN],
+  ['sticky', SCHED_STICKY],
+]);
+const POLICIES = new Set(POLICY_NAMES.values());
 
 const cluster = new EventEmitter();
 const intercom = new EventEmitter();
@@ -22,14 +37,15 @@ cluster.workers = {};
 cluster.settings = {};
 cluster.SCHED_NONE = SCHED_NONE;
 cluster.SCHED_RR = SCHED_RR;
+// Not enumerable: Object.keys(cluster) stays what node:cluster has.
+for (const [name, value] of Object.entries({ SCHED_REUSEPORT, SCHED_LEASTCONN, SCHED_STICKY })) {
+  Object.defineProperty(cluster, name, { value, writable: true, enumerable: false, configurable: true });
+}
 
 let ids = 0;
 let initialized = false;
 
-let schedulingPolicy = process.env.NODE_CLUSTER_SCHED_POLICY;
-if (schedulingPolicy === 'rr') schedulingPolicy = SCHED_RR;
-else if (schedulingPolicy === 'none') schedulingPolicy = SCHED_NONE;
-else schedulingPolicy = SCHED_RR;
+let schedulingPolicy = POLICY_NAMES.get(process.env.NODE_CLUSTER_SCHED_POLICY) ?? SCHED_RR;
 cluster.schedulingPolicy = schedulingPolicy;
 
 cluster.setupPrimary = function setupPrimary(options) {
@@ -54,11 +70,16 @@ cluster.setupPrimary = function setupPrimary(options) {
   if (initialized === true) return process.nextTick(setupSettingsNT, settings);
 
   initialized = true;
+  // Our extension: the first setupPrimary() also takes the policy from its
+  // options (node:cluster ignores this key).
+  if (options != null && options.schedulingPolicy !== undefined) {
+    cluster.schedulingPolicy = options.schedulingPolicy;
+  }
   schedulingPolicy = cluster.schedulingPolicy; // Freeze policy.
-  // Anything but SCHED_RR gets shared handles, as in node (which also
-  // asserts, after freezing the policy).
-  getEngine().setSchedulingPolicy(schedulingPolicy === SCHED_RR ? SCHED_RR : SCHED_NONE);
-  if (schedulingPolicy !== SCHED_NONE && schedulingPolicy !== SCHED_RR) {
+  // A bad policy gets shared handles, as in node (which also asserts, after
+  // freezing the policy).
+  getEngine().setSchedulingPolicy(POLICIES.has(schedulingPolicy) ? schedulingPolicy : SCHED_NONE);
+  if (!POLICIES.has(schedulingPolicy)) {
     throw errors.internalAssertion(`Bad cluster.schedulingPolicy: ${schedulingPolicy}`);
   }
   process.nextTick(setupSettingsNT, settings);

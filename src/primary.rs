@@ -6,6 +6,7 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::os::fd::OwnedFd;
 use std::path::{Component, Path, PathBuf};
 use std::rc::{Rc, Weak};
@@ -22,8 +23,11 @@ use crate::channel::v8::Value;
 use crate::channel::{Channel, ChannelEvents, Outgoing, WriterItem};
 use crate::protocol::{self, number, string};
 use crate::registry::{Registry, WorkerEntry};
+use crate::scheduler::least_conn::LeastConn;
+use crate::scheduler::reuseport::{self, ReusePortGroup};
 use crate::scheduler::round_robin::RoundRobin;
-use crate::scheduler::Policy;
+use crate::scheduler::sticky::Sticky;
+use crate::scheduler::{Connection, Policy, Scheduler};
 use crate::server::{self, Bound, Kind, Query};
 use crate::stats::ConnectionStats;
 
@@ -93,15 +97,47 @@ pub enum Command {
     SetHandoffTimeout(Option<Duration>),
 }
 
-type Conn = Arc<OwnedFd>;
+/// An accepted connection on its way to a worker; shared so the engine can
+/// keep it until the worker says it accepted it.
+#[derive(Clone)]
+struct Accepted {
+    fd: Arc<OwnedFd>,
+    /// The client's address, for schedulers that want it.
+    client: Option<IpAddr>,
+}
 
-struct RoundRobinHandle {
-    rr: RoundRobin<Conn>,
+impl Accepted {
+    fn new(fd: OwnedFd) -> Self {
+        Accepted {
+            fd: Arc::new(fd),
+            client: None,
+        }
+    }
+}
+
+impl Connection for Accepted {
+    fn client_ip(&self) -> Option<IpAddr> {
+        self.client
+    }
+}
+
+/// A listening socket the primary accepts on (round robin, leastconn,
+/// sticky); the scheduler decides which worker gets each connection.
+struct AcceptHandle {
+    sched: Box<dyn Scheduler<Accepted>>,
     sockname: Option<Value>,
     data: Value,
     accept: JoinHandle<()>,
     /// The listening socket (and a Unix path), alive as long as the handle.
     listener: Rc<AsyncFd<Bound>>,
+}
+
+/// `SCHED_REUSEPORT`: one SO_REUSEPORT socket per worker.
+struct ReusePortHandle {
+    group: ReusePortGroup,
+    /// Connections drained from a leaving worker's socket, for the others.
+    handoff: RoundRobin<Accepted>,
+    data: Value,
 }
 
 struct SharedHandle {
@@ -114,28 +150,64 @@ struct SharedHandle {
 }
 
 enum Handle {
-    RoundRobin(RoundRobinHandle),
+    Accept(AcceptHandle),
     Shared(SharedHandle),
+    ReusePort(ReusePortHandle),
 }
 
 impl Handle {
     fn data_mut(&mut self) -> &mut Value {
         match self {
-            Handle::RoundRobin(h) => &mut h.data,
+            Handle::Accept(h) => &mut h.data,
             Handle::Shared(h) => &mut h.data,
+            Handle::ReusePort(h) => &mut h.data,
+        }
+    }
+
+    /// Who gets the connections the primary hands out for this handle.
+    fn scheduler(&mut self) -> Option<&mut dyn Scheduler<Accepted>> {
+        match self {
+            Handle::Accept(h) => Some(h.sched.as_mut()),
+            Handle::ReusePort(h) => Some(&mut h.handoff),
+            Handle::Shared(_) => None,
+        }
+    }
+
+    /// The worker is being disconnected but may still be using its socket:
+    /// under reuseport, stop handing it connections and keep its socket
+    /// until it is gone (`remove`). Otherwise the same as `remove`.
+    fn retire(&mut self, worker: u32) -> bool {
+        match self {
+            Handle::ReusePort(h) => h.handoff.remove(worker),
+            _ => self.remove(worker),
         }
     }
 
     /// `handle.remove(worker)`: true when the handle is now unused and closed.
     fn remove(&mut self, worker: u32) -> bool {
         match self {
-            Handle::RoundRobin(h) => {
-                if !h.rr.remove(worker) {
+            Handle::Accept(h) => {
+                if !h.sched.remove(worker) {
                     return false;
                 }
                 h.accept.abort();
-                drop(h.rr.drain());
+                drop(h.sched.drain());
                 true
+            }
+            Handle::ReusePort(h) => {
+                let last = h.handoff.remove(worker);
+                // What the kernel queued on the worker's socket goes to the
+                // others before the socket closes (Linux resets it on close).
+                if let Some(socket) = h.group.take(worker) {
+                    for conn in reuseport::drain_accept_queue(&socket) {
+                        h.handoff.push(Accepted::new(conn), None);
+                    }
+                }
+                if last {
+                    // Nobody is left to take them.
+                    drop(h.handoff.drain());
+                }
+                last
             }
             Handle::Shared(h) => {
                 let before = h.workers.len();
@@ -154,7 +226,7 @@ impl Handle {
 struct InFlight {
     key: Rc<str>,
     worker: u32,
-    conn: Conn,
+    conn: Accepted,
     sent: Instant,
 }
 
@@ -243,7 +315,7 @@ impl Engine {
                 }
                 st.hand_over_leftovers(worker);
                 st.send_cluster(worker, vec![("act".into(), string("disconnect"))]);
-                st.remove_worker_from_handles(worker);
+                st.retire_worker_from_handles(worker);
             }
             Command::CloseChannel { worker } => {
                 if let Some(entry) = self.state.borrow().workers.get(worker) {
@@ -289,7 +361,6 @@ impl Engine {
                         exited_after_disconnect: false,
                         reported_unresponsive: false,
                         counters,
-                        asked_to_count: false,
                     },
                 )
             }
@@ -300,16 +371,18 @@ impl Engine {
         }
     }
 
-    /// A round-robin listener accepted a connection.
+    /// A listener of the primary's accepted a connection.
     fn on_connection(&self, key: &Rc<str>, conn: OwnedFd) {
         let mut st = self.state.borrow_mut();
-        let next = match st.handles.get_mut(key) {
-            Some(Handle::RoundRobin(h)) => h.rr.distribute(Arc::new(conn)),
-            _ => return,
+        let Some(Handle::Accept(h)) = st.handles.get_mut(key) else {
+            return;
         };
-        if let Some((worker, conn)) = next {
-            st.send_newconn(key, worker, conn);
+        let mut conn = Accepted::new(conn);
+        if h.sched.needs_client_ip() {
+            conn.client = server::peer_ip(&conn.fd);
         }
+        h.sched.push(conn, None);
+        st.pump(key);
     }
 
     fn query_server(self: &Rc<Self>, worker: u32, msg: &Value) {
@@ -320,6 +393,9 @@ impl Engine {
         // Stop processing if the worker is already disconnecting.
         if entry.exited_after_disconnect {
             return;
+        }
+        if st.counting_wanted() {
+            st.ask_to_count(worker);
         }
         let ack = msg.get("seq").cloned().unwrap_or(Value::Undefined);
         let key: Rc<str> = protocol::server_key(msg).into();
@@ -333,12 +409,11 @@ impl Engine {
             };
             let path = (query.kind == Kind::Pipe)
                 .then(|| unix_path(query.address.as_deref().unwrap_or("")));
-            let handle = if st.policy != Policy::RoundRobin || query.is_udp() {
-                Handle::Shared(shared_handle(&query, path))
-            } else {
-                match server::listen_round_robin(&query, path) {
-                    Ok(bound) => match self.round_robin_handle(key.clone(), &query, bound) {
-                        Ok(h) => Handle::RoundRobin(h),
+            let handle = match accept_scheduler(st.policy, &query) {
+                Some(sched) => {
+                    let bound = match server::listen_round_robin(&query, path) {
+                        Ok(bound) => bound,
+                        // The handle is not kept: other workers get to retry.
                         Err(errno) => {
                             return st.reply_query(
                                 worker,
@@ -349,12 +424,29 @@ impl Engine {
                                 None,
                             )
                         }
-                    },
-                    // The handle is not kept: other workers get to retry.
-                    Err(errno) => {
-                        return st.reply_query(worker, errno_value(errno), &key, ack, data, None)
+                    };
+                    match self.accept_handle(key.clone(), &query, bound, sched) {
+                        Ok(h) => Handle::Accept(h),
+                        Err(errno) => {
+                            return st.reply_query(
+                                worker,
+                                errno_value(errno),
+                                &key,
+                                ack,
+                                data,
+                                None,
+                            )
+                        }
                     }
                 }
+                None if st.policy == Policy::ReusePort && ReusePortGroup::applies_to(&query) => {
+                    Handle::ReusePort(ReusePortHandle {
+                        group: ReusePortGroup::new(query.clone()),
+                        handoff: RoundRobin::default(),
+                        data: Value::Undefined,
+                    })
+                }
+                None => Handle::Shared(shared_handle(&query, path)),
             };
             st.handles.insert(key.clone(), handle);
         }
@@ -366,12 +458,28 @@ impl Engine {
             *handle.data_mut() = data;
         }
         match handle {
-            Handle::RoundRobin(h) => {
-                h.rr.add(worker);
+            Handle::Accept(h) => {
+                h.sched.add(worker);
                 let data = h.data.clone();
                 let extra = h.sockname.clone().map(|s| ("sockname".to_string(), s));
                 st.reply_query(worker, Value::Null, &key, ack, data, extra);
-                st.handoff(&key, worker);
+                st.ready(&key, worker);
+            }
+            Handle::ReusePort(h) => {
+                let data = h.data.clone();
+                match h.group.socket_for(worker) {
+                    Ok(fd) => {
+                        h.handoff.add(worker);
+                        st.reply_shared(worker, "net.Native", &key, ack, data, fd);
+                        st.ready(&key, worker);
+                    }
+                    Err(errno) => {
+                        if h.handoff.workers().is_empty() {
+                            st.handles.remove(&key);
+                        }
+                        st.reply_query(worker, errno_value(errno), &key, ack, data, None);
+                    }
+                }
             }
             Handle::Shared(h) => {
                 if !h.workers.contains(&worker) {
@@ -381,36 +489,31 @@ impl Engine {
                 let errno = h.errno;
                 let native_type = h.native_type;
                 let fd = h.socket.as_ref().and_then(|b| b.fd.try_clone().ok());
-                if errno != 0 || fd.is_none() {
-                    st.handles.remove(&key);
-                    let errno = if errno != 0 {
-                        errno
-                    } else {
-                        -(nix::errno::Errno::EBADF as i32)
-                    };
-                    st.reply_query(worker, errno_value(errno), &key, ack, data, None);
-                } else {
-                    let seq = st.next_seq();
-                    let reply = protocol::cluster_message(
-                        query_reply_fields(number(0), &key, ack, data, None),
-                        seq,
-                    );
-                    st.send_value(
-                        worker,
-                        &protocol::handle_message(native_type, reply),
-                        fd.map(Arc::new),
-                    );
+                match fd {
+                    Some(fd) if errno == 0 => {
+                        st.reply_shared(worker, native_type, &key, ack, data, fd);
+                    }
+                    _ => {
+                        st.handles.remove(&key);
+                        let errno = if errno != 0 {
+                            errno
+                        } else {
+                            -(nix::errno::Errno::EBADF as i32)
+                        };
+                        st.reply_query(worker, errno_value(errno), &key, ack, data, None);
+                    }
                 }
             }
         }
     }
 
-    fn round_robin_handle(
+    fn accept_handle(
         self: &Rc<Self>,
         key: Rc<str>,
         query: &Query,
         bound: Bound,
-    ) -> Result<RoundRobinHandle, i32> {
+        sched: Box<dyn Scheduler<Accepted>>,
+    ) -> Result<AcceptHandle, i32> {
         let sockname = if query.kind == Kind::Pipe {
             None
         } else {
@@ -421,8 +524,8 @@ impl Engine {
                 .map_err(|e| -(e.raw_os_error().unwrap_or(nix::libc::EIO)))?,
         );
         let accept = tokio::task::spawn_local(accept_loop(self.me.clone(), key, listener.clone()));
-        Ok(RoundRobinHandle {
-            rr: RoundRobin::default(),
+        Ok(AcceptHandle {
+            sched,
             sockname,
             data: Value::Undefined,
             accept,
@@ -446,17 +549,11 @@ impl Engine {
             if let Some(entry) = st.workers.get(flight.worker) {
                 entry.counters.add_handed();
             }
-        } else {
-            // The worker is shutting down: send the connection to another.
-            let next = match st.handles.get_mut(&flight.key) {
-                Some(Handle::RoundRobin(h)) => h.rr.distribute(flight.conn),
-                _ => None,
-            };
-            if let Some((worker, conn)) = next {
-                st.send_newconn(&flight.key, worker, conn);
-            }
+        } else if let Some(sched) = st.handles.get_mut(&flight.key).and_then(Handle::scheduler) {
+            // The worker is shutting down (or full): another one takes it.
+            sched.push(flight.conn, Some(flight.worker));
         }
-        st.handoff(&flight.key, flight.worker);
+        st.ready(&flight.key, flight.worker);
         true
     }
 }
@@ -468,7 +565,7 @@ impl State {
         seq
     }
 
-    fn send_value(&mut self, worker: u32, msg: &Value, fd: Option<Conn>) {
+    fn send_value(&mut self, worker: u32, msg: &Value, fd: Option<Arc<OwnedFd>>) {
         let Some(entry) = self.workers.get(worker) else {
             return;
         };
@@ -487,17 +584,15 @@ impl State {
         self.track_connections || self.policy == Policy::LeastConn
     }
 
-    /// Ask the worker's agent (if it has one) to report closed connections.
-    /// Workers without the agent ignore the message, as Node's cluster code
-    /// ignores internal messages that are not `NODE_CLUSTER`.
+    /// Ask the worker's agent (if it has one) to report closed connections,
+    /// unless it already does. Workers without the agent ignore the message,
+    /// as Node's cluster code ignores internal messages that are not
+    /// `NODE_CLUSTER`; one that loads it late is asked again when it listens.
     fn ask_to_count(&mut self, worker: u32) {
-        let Some(entry) = self.workers.get_mut(worker) else {
-            return;
-        };
-        if entry.asked_to_count {
-            return;
+        match self.workers.get(worker) {
+            Some(entry) if !entry.counters.is_reporting() => {}
+            _ => return,
         }
-        entry.asked_to_count = true;
         self.send_value(worker, &protocol::agent_message("countConnections"), None);
     }
 
@@ -519,38 +614,63 @@ impl State {
         self.send_cluster(worker, fields);
     }
 
-    /// `RoundRobinHandle.prototype.handoff`.
-    fn handoff(&mut self, key: &Rc<str>, worker: u32) {
-        let next = match self.handles.get_mut(key) {
-            Some(Handle::RoundRobin(h)) => h.rr.handoff(worker),
-            _ => None,
-        };
-        if let Some((worker, conn)) = next {
+    /// A `queryServer` reply that carries the socket to listen on.
+    fn reply_shared(
+        &mut self,
+        worker: u32,
+        native_type: &str,
+        key: &str,
+        ack: Value,
+        data: Value,
+        fd: OwnedFd,
+    ) {
+        let seq = self.next_seq();
+        let reply =
+            protocol::cluster_message(query_reply_fields(number(0), key, ack, data, None), seq);
+        let msg = protocol::handle_message(native_type, reply);
+        self.send_value(worker, &msg, Some(Arc::new(fd)));
+    }
+
+    /// `worker` has nothing in flight for `key` any more
+    /// (`RoundRobinHandle.prototype.handoff`).
+    fn ready(&mut self, key: &Rc<str>, worker: u32) {
+        if let Some(sched) = self.handles.get_mut(key).and_then(Handle::scheduler) {
+            sched.ready(worker);
+        }
+        self.pump(key);
+    }
+
+    /// Hand out every connection of `key` that can go now.
+    fn pump(&mut self, key: &Rc<str>) {
+        let mut handoffs = Vec::new();
+        if let Some(sched) = self.handles.get_mut(key).and_then(Handle::scheduler) {
+            let workers = &self.workers;
+            let loads = |w: u32| workers.get(w).and_then(|e| e.counters.open());
+            while let Some(next) = sched.next(&loads) {
+                handoffs.push(next);
+            }
+        }
+        for (worker, conn) in handoffs {
             self.send_newconn(key, worker, conn);
         }
     }
 
-    fn send_newconn(&mut self, key: &Rc<str>, worker: u32, conn: Conn) {
+    fn send_newconn(&mut self, key: &Rc<str>, worker: u32, conn: Accepted) {
         let seq = self.next_seq();
         let Some(entry) = self.workers.get(worker) else {
             // The worker vanished without its channel closing first: drop it
             // from the handle and give the connection to someone else.
-            let next = match self.handles.get_mut(key) {
-                Some(Handle::RoundRobin(h)) => {
-                    h.rr.remove(worker);
-                    h.rr.distribute(conn)
-                }
-                _ => None,
-            };
-            if let Some((worker, conn)) = next {
-                self.send_newconn(key, worker, conn);
+            if let Some(sched) = self.handles.get_mut(key).and_then(Handle::scheduler) {
+                sched.remove(worker);
+                sched.push(conn, None);
             }
+            self.pump(key);
             return;
         };
         let bytes = protocol::newconn_frame(entry.mode, key, seq);
         let _ = entry.channel.send(Outgoing {
             bytes,
-            fd: Some(conn.clone()),
+            fd: Some(conn.fd.clone()),
             ticket: None,
             accounted: 0,
             report_settled: false,
@@ -567,23 +687,23 @@ impl State {
     }
 
     /// `worker` is being disconnected. Where it is the last worker of a
-    /// round-robin handle, the handle is about to close: instead of
-    /// resetting the connections it still holds (and those in the kernel's
-    /// accept queue), hand them all to this worker ahead of its `disconnect`
-    /// message. Its server is still open when it reads them, so it accepts
-    /// them and answers them before it exits.
+    /// handle the primary accepts on, the handle is about to close: instead
+    /// of resetting the connections it still holds (and those in the
+    /// kernel's accept queue), hand them all to this worker ahead of its
+    /// `disconnect` message. Its server is still open when it reads them,
+    /// so it accepts them and answers them before it exits.
     fn hand_over_leftovers(&mut self, worker: u32) {
         let mut handoffs = Vec::new();
         for (key, handle) in self.handles.iter_mut() {
-            let Handle::RoundRobin(h) = handle else {
+            let Handle::Accept(h) = handle else {
                 continue;
             };
-            if h.rr.workers() != [worker] {
+            if h.sched.workers() != [worker] {
                 continue;
             }
-            handoffs.extend(h.rr.drain().into_iter().map(|conn| (key.clone(), conn)));
+            handoffs.extend(h.sched.drain().into_iter().map(|conn| (key.clone(), conn)));
             while let Ok(conn) = accept(h.listener.get_ref()) {
-                handoffs.push((key.clone(), Arc::new(conn)));
+                handoffs.push((key.clone(), Accepted::new(conn)));
             }
         }
         for (key, conn) in handoffs {
@@ -612,32 +732,70 @@ impl State {
         stuck
     }
 
-    /// `removeHandlesForWorker`.
+    /// `removeHandlesForWorker`: the worker is gone.
     fn remove_worker_from_handles(&mut self, worker: u32) {
-        self.handles.retain(|_, handle| !handle.remove(worker));
+        self.leave_handles(worker, Handle::remove);
+    }
+
+    /// `removeHandlesForWorker` on `worker.disconnect()`: the worker is
+    /// still running and closes its servers when it reads `disconnect`.
+    fn retire_worker_from_handles(&mut self, worker: u32) {
+        self.leave_handles(worker, Handle::retire);
+    }
+
+    fn leave_handles(&mut self, worker: u32, leave: fn(&mut Handle, u32) -> bool) {
+        let keys: Vec<Rc<str>> = self.handles.keys().cloned().collect();
+        for key in keys {
+            let closed = self.handles.get_mut(&key).is_some_and(|h| leave(h, worker));
+            if closed {
+                self.handles.remove(&key);
+            } else {
+                // Connections the worker left behind go to the others.
+                self.pump(&key);
+            }
+        }
     }
 
     /// The worker can no longer answer: connections it was handed but never
     /// accepted go to other workers.
-    fn reclaim_in_flight(&mut self, worker: u32) -> Vec<(Rc<str>, u32, Conn)> {
+    fn reclaim_in_flight(&mut self, worker: u32) {
         let seqs: Vec<u64> = self
             .in_flight
             .iter()
             .filter(|(_, f)| f.worker == worker)
             .map(|(seq, _)| *seq)
             .collect();
-        let mut handoffs = Vec::new();
+        let mut keys = Vec::new();
         for seq in seqs {
             let Some(flight) = self.in_flight.remove(&seq) else {
                 continue;
             };
-            if let Some(Handle::RoundRobin(h)) = self.handles.get_mut(&flight.key) {
-                if let Some((w, conn)) = h.rr.distribute(flight.conn) {
-                    handoffs.push((flight.key.clone(), w, conn));
-                }
+            if let Some(sched) = self
+                .handles
+                .get_mut(&flight.key)
+                .and_then(Handle::scheduler)
+            {
+                sched.push(flight.conn, Some(worker));
+                keys.push(flight.key);
             }
         }
-        handoffs
+        for key in keys {
+            self.pump(&key);
+        }
+    }
+}
+/// The scheduler of a socket the primary accepts on, or `None` when the
+/// workers listen themselves: UDP (connectionless), `SCHED_NONE`,
+/// `SCHED_REUSEPORT`.
+fn accept_scheduler(policy: Policy, query: &Query) -> Option<Box<dyn Scheduler<Accepted>>> {
+    if query.is_udp() {
+        return None;
+    }
+    match policy {
+        Policy::RoundRobin => Some(Box::new(RoundRobin::default())),
+        Policy::LeastConn => Some(Box::new(LeastConn::default())),
+        Policy::Sticky => Some(Box::new(Sticky::default())),
+        Policy::None | Policy::ReusePort => None,
     }
 }
 
@@ -779,13 +937,14 @@ impl ChannelEvents for Engine {
             Some("close") => {
                 let key = msg.get("key").and_then(Value::as_str).unwrap_or_default();
                 let mut st = self.state.borrow_mut();
-                let closed = st
-                    .handles
-                    .get_mut(key)
-                    .map(|h| h.remove(worker))
-                    .unwrap_or(false);
-                if closed {
-                    st.handles.remove(key);
+                let key: Rc<str> = key.into();
+                let Some(handle) = st.handles.get_mut(&key) else {
+                    return;
+                };
+                if handle.remove(worker) {
+                    st.handles.remove(&key);
+                } else {
+                    st.pump(&key);
                 }
             }
             Some("online") => {
@@ -856,9 +1015,7 @@ impl ChannelEvents for Engine {
         {
             let mut st = self.state.borrow_mut();
             st.remove_worker_from_handles(worker);
-            for (key, w, conn) in st.reclaim_in_flight(worker) {
-                st.send_newconn(&key, w, conn);
-            }
+            st.reclaim_in_flight(worker);
             st.workers.remove(worker);
             st.stats.remove(worker);
         }

@@ -18,8 +18,6 @@ pub struct WorkerEntry {
     pub reported_unresponsive: bool,
     /// Connections handed and closed, shared with `connectionStats()`.
     pub counters: Arc<WorkerCounters>,
-    /// The worker's agent has been asked to report closed connections.
-    pub asked_to_count: bool,
 }
 
 #[derive(Default)]

@@ -9,8 +9,8 @@ use std::path::PathBuf;
 
 use nix::errno::Errno;
 use nix::sys::socket::{
-    bind, getsockname, listen, setsockopt, socket, sockopt, AddressFamily, Backlog, SockFlag,
-    SockType, SockaddrIn, SockaddrIn6, SockaddrStorage, UnixAddr,
+    bind, getpeername, getsockname, listen, setsockopt, socket, sockopt, AddressFamily, Backlog,
+    SockFlag, SockType, SockaddrIn, SockaddrIn6, SockaddrStorage, UnixAddr,
 };
 
 use crate::channel::v8::Value;
@@ -119,8 +119,8 @@ pub fn listen_round_robin(q: &Query, path: Option<PathBuf>) -> Result<Bound, Err
         (None, _) => {
             let ipv6_only = q.flags & IPV6ONLY_FLAG != 0;
             match &q.address {
-                None => bind_tcp_any(q.port, ipv6_only)?,
-                Some(host) => bind_tcp(resolve(host, q.port)?, ipv6_only)?,
+                None => bind_tcp_any(q.port, ipv6_only, false)?,
+                Some(host) => bind_tcp(resolve(host, q.port)?, ipv6_only, false)?,
             }
         }
     };
@@ -142,25 +142,43 @@ pub fn bind_shared(q: &Query, path: Option<PathBuf>) -> Result<Bound, Errno32> {
         Kind::Tcp4 | Kind::Tcp6 => {
             let ipv6_only = q.flags & IPV6ONLY_FLAG != 0;
             match &q.address {
-                None => bind_tcp_any(q.port, ipv6_only),
-                Some(host) if q.kind == Kind::Tcp6 => bind_tcp(resolve(host, q.port)?, ipv6_only),
+                None => bind_tcp_any(q.port, ipv6_only, false),
+                Some(host) if q.kind == Kind::Tcp6 => {
+                    bind_tcp(resolve(host, q.port)?, ipv6_only, false)
+                }
                 // Node's handle.bind() for IPv4 takes no flags.
-                Some(host) => bind_tcp(resolve(host, q.port)?, false),
+                Some(host) => bind_tcp(resolve(host, q.port)?, false, false),
             }
         }
         Kind::Udp4 | Kind::Udp6 => bind_udp(q),
     }
 }
 
+/// One of the SO_REUSEPORT sockets of a TCP server (`SCHED_REUSEPORT`):
+/// bound as `bind_shared` would, with SO_REUSEPORT, at `addr` once the first
+/// socket of the group has picked it.
+pub fn bind_reuseport(q: &Query, addr: Option<SocketAddr>) -> Result<Bound, Errno32> {
+    let ipv6_only = q.flags & IPV6ONLY_FLAG != 0;
+    match (addr, &q.address) {
+        (Some(addr), _) => bind_tcp(addr, ipv6_only && addr.is_ipv6(), true),
+        (None, None) => bind_tcp_any(q.port, ipv6_only, true),
+        (None, Some(host)) if q.kind == Kind::Tcp6 => {
+            bind_tcp(resolve(host, q.port)?, ipv6_only, true)
+        }
+        (None, Some(host)) => bind_tcp(resolve(host, q.port)?, false, true),
+    }
+}
+
 /// `createServerHandle(null, ...)`: try `[::]` first, fall back to
 /// `0.0.0.0` when that fails.
-fn bind_tcp_any(port: i64, ipv6_only: bool) -> Result<Bound, Errno32> {
+fn bind_tcp_any(port: i64, ipv6_only: bool, reuse_port: bool) -> Result<Bound, Errno32> {
     let v6 = SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), port as u16);
-    match bind_tcp(v6, ipv6_only) {
+    match bind_tcp(v6, ipv6_only, reuse_port) {
         Ok(b) => Ok(b),
         Err(_) => bind_tcp(
             SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port as u16),
             false,
+            reuse_port,
         ),
     }
 }
@@ -189,8 +207,9 @@ fn new_socket(family: AddressFamily, ty: SockType) -> Result<OwnedFd, Errno32> {
     .map_err(uv)
 }
 
-/// libuv's `uv__tcp_bind`: SO_REUSEADDR always, IPV6_V6ONLY on request.
-fn bind_tcp(addr: SocketAddr, ipv6_only: bool) -> Result<Bound, Errno32> {
+/// libuv's `uv__tcp_bind`: SO_REUSEADDR always, IPV6_V6ONLY on request;
+/// and SO_REUSEPORT for `SCHED_REUSEPORT`.
+fn bind_tcp(addr: SocketAddr, ipv6_only: bool, reuse_port: bool) -> Result<Bound, Errno32> {
     let family = if addr.is_ipv6() {
         AddressFamily::Inet6
     } else {
@@ -198,6 +217,9 @@ fn bind_tcp(addr: SocketAddr, ipv6_only: bool) -> Result<Bound, Errno32> {
     };
     let fd = new_socket(family, SockType::Stream)?;
     setsockopt(&fd, sockopt::ReuseAddr, &true).map_err(uv)?;
+    if reuse_port {
+        setsockopt(&fd, sockopt::ReusePort, &true).map_err(uv)?;
+    }
     bind_inet(&fd, addr, ipv6_only)?;
     Ok(Bound { fd, unlink: None })
 }
@@ -272,6 +294,15 @@ fn chmod_pipe(bound: &Bound, readable: bool, writable: bool) -> Result<(), Errno
     }
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
         .map_err(|e| -e.raw_os_error().unwrap_or(nix::libc::EIO))
+}
+
+/// The address of a connected socket's peer, if it has an IP address.
+pub fn peer_ip(fd: &OwnedFd) -> Option<IpAddr> {
+    let addr: SockaddrStorage = getpeername(fd.as_raw_fd()).ok()?;
+    if let Some(v4) = addr.as_sockaddr_in() {
+        return Some(IpAddr::V4(v4.ip()));
+    }
+    addr.as_sockaddr_in6().map(|v6| IpAddr::V6(v6.ip()))
 }
 
 /// `handle.getsockname()` as Node reports it: `{ address, family, port }`.

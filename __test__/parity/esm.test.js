@@ -16,8 +16,8 @@ describe('parity/esm', { concurrency: CONCURRENCY }, () => {
       assert.deepEqual(exit, { ev: 'exit', code: 0, signal: null });
     };
     // Names starting with '_' (EventEmitter's _events etc.) are not API;
-    // the supervision functions are rust-cluster's own additions.
-    const added = ['reload', 'scale', 'shutdown', 'stats', 'supervise'];
+    // the supervision functions and policies are rust-cluster's additions.
+    const added = ['SCHED_LEASTCONN', 'SCHED_REUSEPORT', 'SCHED_STICKY', 'reload', 'scale', 'shutdown', 'stats', 'supervise'];
     const keep = (k) => !k.startsWith('_') && !added.includes(k);
     const normalize = (r) => r.events.map((e) => (e.names ? { ...e, names: e.names.filter(keep) } : e));
     await compareImpls(t, 'parity-esm.mjs', { check }, normalize);

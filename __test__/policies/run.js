@@ -15,6 +15,8 @@ async function scenario(name, env = {}, opts = {}) {
   assert.ok(r.events.some((e) => e.ev === 'done'), describeRun(r));
   const found = {};
   for (const e of r.events) (found[e.ev] ||= []).push(e);
+  // Nobody saw a message meant for someone else.
+  assert.deepEqual(found.unexpected[0].messages, [], describeRun(r));
   found.run = r;
   return found;
 }

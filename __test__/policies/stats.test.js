@@ -15,3 +15,10 @@ test('round robin: handed counts match the workers that answered; open is null w
   }
   assert.equal(stats.reduce((n, s) => n + s.handed, 0), 20);
 });
+
+test('trackConnections(): under round robin too, open counts come from the workers and drop to 0 once clients close', async () => {
+  const found = await scenario('stats', { TRACK: '1' });
+  const [{ stats }] = found.stats;
+  assert.deepEqual(stats.map((s) => s.open), [0, 0]);
+  assert.equal(stats.reduce((n, s) => n + s.handed, 0), 20);
+});

@@ -50,7 +50,16 @@ test('Prometheus endpoint: /metrics in text format, 404 elsewhere', async () => 
     assert.equal(metrics.address, '127.0.0.1');
     // Two requests to the cluster, handed to the workers by round robin.
     for (let i = 0; i < 2; i++) await fetch(p.port, '/');
-    const r = await fetch(metrics.port, '/metrics');
+    // A worker's `accepted` reply can reach the primary after the client has
+    // its response: read until both handoffs are counted (or give up).
+    const handedOf = (body) => [...body.matchAll(/^rust_cluster_worker_connections_handed_total\{[^}]*\} (\d+)$/gm)]
+      .map((m) => Number(m[1]));
+    let r;
+    for (let tries = 0; tries < 100; tries++) {
+      r = await fetch(metrics.port, '/metrics');
+      if (handedOf(r.body).reduce((a, b) => a + b, 0) >= 2) break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
     assert.equal(r.status, 200);
     assert.equal(r.type, 'text/plain; version=0.0.4; charset=utf-8');
     const listening = p.events.filter((e) => e.ev === 'listening');
@@ -64,7 +73,7 @@ test('Prometheus endpoint: /metrics in text format, 404 elsewhere', async () => 
       assert.match(r.body, new RegExp(`^rust_cluster_worker_resident_memory_bytes\\{id="${id}",pid="${pid}"\\} \\d+$`, 'm'));
     }
     assert.match(r.body, /^rust_cluster_primary_resident_memory_bytes \d+$/m);
-    const handed = [...r.body.matchAll(/^rust_cluster_worker_connections_handed_total\{[^}]*\} (\d+)$/gm)].map((m) => Number(m[1]));
+    const handed = handedOf(r.body);
     assert.equal(handed.length, 2, r.body);
     assert.equal(handed[0] + handed[1], 2, r.body);
     assert.ok(lines.includes('rust_cluster_crashes_total 0'));

@@ -1,12 +1,47 @@
 'use strict';
-// The worker side of rust-cluster's supervision, loaded in every worker
-// (by index.js, or with `node --require rust-cluster/lib/agent`). Passive:
-// it only acts on { cmd: 'NODE_RUST_CLUSTER' } messages from our primary.
+// rust-cluster's agent in a worker process. It installs itself when the
+// worker's program requires rust-cluster (index.js) or when it is preloaded
+// with `node --require rust-cluster/agent` (as the CLI does), and stays
+// passive until the primary asks it for something. Its messages carry
+// `cmd: 'NODE_RUST_CLUSTER'`: Node treats any `NODE_` cmd as internal, so
+// they reach 'internalMessage' listeners only, never user 'message'
+// listeners, and node's own cluster code ignores them (it reads
+// `NODE_CLUSTER` only). A primary that is node:cluster never asks.
+//
+// From the primary:  { cmd, act: 'countConnections' }  (connections.js)
+//                    { cmd, act: 'drain', timeout }    (drain.js)
+//                    { cmd, act: 'ping', seq }         (heartbeat.js)
+// To the primary:    { cmd, act: 'conns', closed }
+//                    { cmd, act: 'pong', seq, rss, heapUsed, cpu }
 const cluster = require('node:cluster');
+const connections = require('./connections');
 
+const CMD = 'NODE_RUST_CLUSTER';
 const kInstalled = Symbol.for('rust-cluster.agent');
-if (cluster.isWorker && !globalThis[kInstalled]) {
+
+function noop() {}
+
+function send(message) {
+  if (!process.connected) return;
+  // With a callback, a failed write is reported there and not as 'error'.
+  process.send({ cmd: CMD, ...message }, undefined, { swallowErrors: true }, noop);
+}
+
+function onInternalMessage(message) {
+  if (message === null || typeof message !== 'object' || message.cmd !== CMD) return;
+  if (message.act === 'countConnections') {
+    connections.start((closed) => send({ act: 'conns', closed }));
+  }
+}
+
+function install() {
+  if (!cluster.isWorker || globalThis[kInstalled] || typeof process.send !== 'function') return;
   Object.defineProperty(globalThis, kInstalled, { value: true });
+  process.on('internalMessage', onInternalMessage);
   require('./drain').install();
   require('./heartbeat').install();
 }
+
+install();
+
+module.exports = { install };

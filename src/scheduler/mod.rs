@@ -1,22 +1,35 @@
 //! How connections reach workers. A listening socket is filed under its
 //! server key as one of:
-//! - round robin: the primary accepts and hands each connection to a worker,
-//!   one in flight per worker (`round_robin.rs`);
+//! - accepted by the primary, which hands each connection to a worker, one
+//!   in flight per worker; who gets the next one is the scheduler's choice:
+//!   round robin (`round_robin.rs`), fewest open connections
+//!   (`least_conn.rs`) or by client address (`sticky.rs`);
 //! - shared: every worker gets a copy of the socket and the kernel balances
-//!   (`SCHED_NONE`, and UDP always).
+//!   (`SCHED_NONE`, and UDP always);
+//! - reuseport: every worker gets its own SO_REUSEPORT socket for the
+//!   address and the kernel balances between them (`reuseport.rs`).
+//!
+//! Schedulers are pure data structures: the engine does the I/O.
 
+pub mod least_conn;
+pub mod reuseport;
 pub mod round_robin;
+pub mod sticky;
 
-/// `cluster.SCHED_NONE` / `cluster.SCHED_RR`, with Node's numbering.
+use std::net::IpAddr;
+
+pub type WorkerId = u32;
+
+/// `cluster.schedulingPolicy`, with Node's numbering for the first two.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Policy {
     None = 1,
     RoundRobin = 2,
-    /// `SCHED_REUSEPORT`: a SO_REUSEPORT socket per worker (`reuseport.rs`).
+    /// `SCHED_REUSEPORT`: a SO_REUSEPORT socket per worker.
     ReusePort = 3,
-    /// `SCHED_LEASTCONN`: the primary accepts; fewest open first (`least_conn.rs`).
+    /// `SCHED_LEASTCONN`: the primary accepts; fewest open first.
     LeastConn = 4,
-    /// `SCHED_STICKY`: the primary accepts; by client IP (`sticky.rs`).
+    /// `SCHED_STICKY`: the primary accepts; by client IP.
     Sticky = 5,
 }
 
@@ -31,4 +44,64 @@ impl Policy {
             _ => None,
         }
     }
+}
+
+/// What a scheduler may know of a connection.
+pub trait Connection {
+    /// The client's address, where the scheduler asked for it
+    /// (`Scheduler::needs_client_ip`) and the socket has one.
+    fn client_ip(&self) -> Option<IpAddr>;
+}
+
+/// Open connections of a worker, as its agent reports them; `None` when the
+/// worker does not report.
+pub type Loads<'a> = &'a dyn Fn(WorkerId) -> Option<u64>;
+
+/// Who gets the connections the primary accepts for one listening socket.
+/// A worker has at most one connection in flight: after `next` hands it
+/// one, it gets no other until `ready` says it answered.
+pub trait Scheduler<C: Connection> {
+    /// A worker joins. It is not ready until `ready` is called.
+    fn add(&mut self, worker: WorkerId);
+    /// A worker leaves. Connections waiting for it stay, for the others.
+    /// Returns true when it was the last one: the handle should then close,
+    /// and `drain` gives back what still waits.
+    fn remove(&mut self, worker: WorkerId) -> bool;
+    /// A new connection, or one `refused_by` a worker (which is shutting
+    /// down or at its maxConnections): it waits for `next`.
+    fn push(&mut self, conn: C, refused_by: Option<WorkerId>);
+    /// `worker` has nothing in flight any more.
+    fn ready(&mut self, worker: WorkerId);
+    /// The next connection to hand, and to whom, if any can go now. The
+    /// caller calls it until it returns `None`.
+    fn next(&mut self, loads: Loads<'_>) -> Option<(WorkerId, C)>;
+    /// Connections still waiting, for closing when the handle goes away.
+    fn drain(&mut self) -> Vec<C>;
+    /// Workers listening through this handle, in the order they joined.
+    fn workers(&self) -> &[WorkerId];
+    /// Whether `push` needs `Connection::client_ip` (one getpeername).
+    fn needs_client_ip(&self) -> bool {
+        false
+    }
+}
+
+/// Test connections: a name, no address.
+#[cfg(test)]
+impl Connection for &'static str {
+    fn client_ip(&self) -> Option<IpAddr> {
+        None
+    }
+}
+
+#[cfg(test)]
+impl Connection for u32 {
+    fn client_ip(&self) -> Option<IpAddr> {
+        None
+    }
+}
+
+/// Every assignment that can be made now.
+#[cfg(test)]
+pub fn pump<C: Connection>(s: &mut dyn Scheduler<C>, loads: Loads<'_>) -> Vec<(WorkerId, C)> {
+    std::iter::from_fn(|| s.next(loads)).collect()
 }

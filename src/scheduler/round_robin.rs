@@ -1,11 +1,10 @@
-//! Round-robin bookkeeping, after Node's `round_robin_handle.js`: accepted
-//! connections wait in a queue; a worker is handed one and gets the next only
-//! after it answers; idle workers wait in a free list, first come first served.
-//! Pure data structure: the engine does the I/O.
+//! Round robin, after Node's `round_robin_handle.js`: accepted connections
+//! wait in a queue; a worker is handed one and gets the next only after it
+//! answers; idle workers wait in a free list, first come first served.
 
 use std::collections::VecDeque;
 
-pub type WorkerId = u32;
+use super::{Connection, Loads, Scheduler, WorkerId};
 
 #[derive(Debug)]
 pub struct RoundRobin<C> {
@@ -27,22 +26,14 @@ impl<C> Default for RoundRobin<C> {
     }
 }
 
-impl<C> RoundRobin<C> {
-    pub fn contains(&self, worker: WorkerId) -> bool {
-        self.all.contains(&worker)
-    }
-
-    /// A worker joins; the caller then calls `handoff` for it, in case
-    /// connections are already waiting.
-    pub fn add(&mut self, worker: WorkerId) {
-        if !self.contains(worker) {
+impl<C: Connection> Scheduler<C> for RoundRobin<C> {
+    fn add(&mut self, worker: WorkerId) {
+        if !self.all.contains(&worker) {
             self.all.push(worker);
         }
     }
 
-    /// A worker leaves. Returns true when it was the last one: the handle
-    /// should then close, and `drain` gives back what still waits.
-    pub fn remove(&mut self, worker: WorkerId) -> bool {
+    fn remove(&mut self, worker: WorkerId) -> bool {
         let before = self.all.len();
         self.all.retain(|&w| w != worker);
         if self.all.len() == before {
@@ -52,86 +43,92 @@ impl<C> RoundRobin<C> {
         self.all.is_empty()
     }
 
-    /// A new (or refused) connection: queue it, and if a worker is free,
-    /// return who gets which connection next.
-    pub fn distribute(&mut self, conn: C) -> Option<(WorkerId, C)> {
+    fn push(&mut self, conn: C, _refused_by: Option<WorkerId>) {
         self.pending.push_back(conn);
-        let worker = self.free.pop_front()?;
-        self.handoff(worker)
     }
 
-    /// `worker` is ready for another connection: hand it the oldest waiting
-    /// one, or put it on the free list.
-    pub fn handoff(&mut self, worker: WorkerId) -> Option<(WorkerId, C)> {
-        if !self.contains(worker) {
+    fn ready(&mut self, worker: WorkerId) {
+        if self.all.contains(&worker) && !self.free.contains(&worker) {
+            self.free.push_back(worker);
+        }
+    }
+
+    /// A worker that becomes ready while connections wait gets the oldest
+    /// (nobody else was free, or the queue would be empty), as Node's
+    /// `handoff` does; a new connection goes to the longest-idle worker.
+    fn next(&mut self, _loads: Loads<'_>) -> Option<(WorkerId, C)> {
+        if self.pending.is_empty() {
             return None;
         }
-        match self.pending.pop_front() {
-            Some(conn) => Some((worker, conn)),
-            None => {
-                if !self.free.contains(&worker) {
-                    self.free.push_back(worker);
-                }
-                None
-            }
-        }
+        let worker = self.free.pop_front()?;
+        let conn = self.pending.pop_front()?;
+        Some((worker, conn))
     }
 
-    /// Connections still waiting, for closing when the handle goes away.
-    pub fn drain(&mut self) -> Vec<C> {
+    fn drain(&mut self) -> Vec<C> {
         self.pending.drain(..).collect()
     }
 
-    pub fn workers(&self) -> &[WorkerId] {
+    fn workers(&self) -> &[WorkerId] {
         &self.all
-    }
-
-    pub fn waiting(&self) -> usize {
-        self.pending.len()
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::pump;
     use super::*;
+
+    const NO_LOADS: Loads<'static> = &|_| None;
 
     #[test]
     fn one_connection_in_flight_per_worker() {
         let mut rr = RoundRobin::default();
         rr.add(1);
-        assert_eq!(rr.handoff(1), None); // free
+        rr.ready(1);
         rr.add(2);
-        assert_eq!(rr.handoff(2), None); // free
-        assert_eq!(rr.distribute("a"), Some((1, "a")));
-        assert_eq!(rr.distribute("b"), Some((2, "b")));
-        assert_eq!(rr.distribute("c"), None); // both busy
-        assert_eq!(rr.waiting(), 1);
-        // worker 2 answers first and gets the waiting one
-        assert_eq!(rr.handoff(2), Some((2, "c")));
-        assert_eq!(rr.handoff(1), None);
-        assert_eq!(rr.distribute("d"), Some((1, "d")));
+        rr.ready(2);
+        rr.push("a", None);
+        assert_eq!(pump(&mut rr, NO_LOADS), vec![(1, "a")]);
+        rr.push("b", None);
+        assert_eq!(pump(&mut rr, NO_LOADS), vec![(2, "b")]);
+        rr.push("c", None);
+        assert_eq!(pump(&mut rr, NO_LOADS), vec![]); // both busy
+                                                     // worker 2 answers first and gets the waiting one
+        rr.ready(2);
+        assert_eq!(pump(&mut rr, NO_LOADS), vec![(2, "c")]);
+        rr.ready(1);
+        assert_eq!(pump(&mut rr, NO_LOADS), vec![]);
+        rr.push("d", None);
+        assert_eq!(pump(&mut rr, NO_LOADS), vec![(1, "d")]);
     }
 
     #[test]
     fn refused_connection_goes_to_another_worker() {
         let mut rr = RoundRobin::default();
-        rr.add(1);
-        rr.add(2);
-        rr.handoff(1);
-        rr.handoff(2);
-        let (w, conn) = rr.distribute("x").expect("handed");
+        for w in [1, 2] {
+            rr.add(w);
+            rr.ready(w);
+        }
+        rr.push("x", None);
+        let [(w, conn)] = pump(&mut rr, NO_LOADS)[..] else {
+            panic!("one handoff expected");
+        };
         assert_eq!(w, 1);
         // worker 1 is closing: it refuses, leaves, and the connection is re-queued
         rr.remove(1);
-        assert_eq!(rr.distribute(conn), Some((2, "x")));
-        assert_eq!(rr.handoff(1), None);
+        rr.push(conn, Some(1));
+        assert_eq!(pump(&mut rr, NO_LOADS), vec![(2, "x")]);
+        rr.ready(1);
+        rr.push("y", None);
+        assert_eq!(pump(&mut rr, NO_LOADS), vec![]);
     }
 
     #[test]
     fn last_worker_leaving_closes_and_drains() {
         let mut rr = RoundRobin::default();
         rr.add(1);
-        assert_eq!(rr.distribute(10), None);
+        rr.push(10u32, None);
         assert!(!rr.remove(7));
         assert!(rr.remove(1));
         assert_eq!(rr.drain(), vec![10]);
@@ -143,12 +140,13 @@ mod tests {
         let mut counts = [0u32; 4];
         for w in 0..4 {
             rr.add(w);
-            rr.handoff(w);
+            rr.ready(w);
         }
         for c in 0..10_000u32 {
-            if let Some((w, _)) = rr.distribute(c) {
+            rr.push(c, None);
+            for (w, _) in pump(&mut rr, NO_LOADS) {
                 counts[w as usize] += 1;
-                rr.handoff(w);
+                rr.ready(w);
             }
         }
         assert_eq!(counts, [2500; 4]);

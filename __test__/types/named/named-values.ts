@@ -16,6 +16,9 @@ import {
   schedulingPolicy,
   SCHED_RR,
   SCHED_NONE,
+  SCHED_REUSEPORT,
+  SCHED_LEASTCONN,
+  SCHED_STICKY,
   Worker,
   type Address,
   type ClusterSettings,
@@ -31,6 +34,9 @@ const policy: number = schedulingPolicy === SCHED_RR ? SCHED_RR : SCHED_NONE;
 const s: ClusterSettings = settings;
 const ser: SerializationType = 'advanced';
 console.log(flags, policy, s, ser);
+const added: number[] = [SCHED_REUSEPORT, SCHED_LEASTCONN, SCHED_STICKY];
+const withPolicy: ClusterSettings = { exec: 'worker.js', schedulingPolicy: SCHED_LEASTCONN };
+console.log(added, withPolicy);
 
 if (isPrimary) {
   setupPrimary({ exec: 'worker.js', serialization: ser });
