@@ -17,7 +17,6 @@
 //
 // Until asked, this only remembers which servers went through the cluster
 // (cluster._getServer is wrapped to note them; nothing else changes).
-const http = require('node:http');
 const net = require('node:net');
 const cluster = require('node:cluster');
 
@@ -64,8 +63,11 @@ function sweep() {
 function startDrain() {
   if (draining) return;
   draining = true;
-  const writeHead = http.ServerResponse.prototype.writeHead;
-  http.ServerResponse.prototype.writeHead = function drainingWriteHead(...args) {
+  // Loaded here, not at start-up: a worker that never drains (or never
+  // serves HTTP) should not pay for loading node:http.
+  const { ServerResponse } = require('node:http');
+  const writeHead = ServerResponse.prototype.writeHead;
+  ServerResponse.prototype.writeHead = function drainingWriteHead(...args) {
     if (!this.headersSent) this.shouldKeepAlive = false;
     return Reflect.apply(writeHead, this, args);
   };
