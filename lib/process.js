@@ -26,9 +26,41 @@ function getEngine() {
   return engine;
 }
 
-// Rust wakes us once per batch of events; take them all, in order.
+// Rust wakes us once per batch of events; take them all, in order. A batch
+// may hold several reads of a channel ('readEnd' closes each). Node emits
+// the messages of one read from one callback and runs the microtask queue
+// before the next read's, so code that awaits one message and then listens
+// for the next does not miss it; the messages after a 'readEnd' wait for
+// that microtask turn here too.
+let pending = [];
+let next = 0;
+let waitingForMicrotasks = false;
+
 function collectEvents() {
-  for (const event of engine.takeEvents()) dispatch(event);
+  for (const event of engine.takeEvents()) pending.push(event);
+  if (!waitingForMicrotasks) drainEvents();
+}
+
+function drainEvents() {
+  while (next < pending.length) {
+    const event = pending[next++];
+    if (event.kind !== 'readEnd') {
+      dispatch(event);
+    } else if (next < pending.length) {
+      // Messages are emitted on the next tick; let that tick and the
+      // microtasks it starts run before dispatching the following read.
+      waitingForMicrotasks = true;
+      process.nextTick(() => queueMicrotask(resumeEvents));
+      return;
+    }
+  }
+  pending = [];
+  next = 0;
+}
+
+function resumeEvents() {
+  waitingForMicrotasks = false;
+  drainEvents();
 }
 
 function dispatch(event) {

@@ -31,7 +31,8 @@ use stats::ConnectionStats;
 /// An engine event as JS receives it.
 #[napi(object)]
 pub struct ChannelEvent {
-    /// `message`, `writeFailed`, `closed`, `unresponsive` or `handleSettled`.
+    /// `message`, `writeFailed`, `closed`, `unresponsive`, `handleSettled` or
+    /// `readEnd`.
     pub kind: String,
     pub worker: u32,
     /// A V8 payload, or a json line that is not valid UTF-8.
@@ -99,6 +100,7 @@ impl From<Event> for ChannelEvent {
             },
             Event::Unresponsive { worker } => blank("unresponsive", worker),
             Event::HandleSettled { worker } => blank("handleSettled", worker),
+            Event::ReadEnd { worker } => blank("readEnd", worker),
         }
     }
 }

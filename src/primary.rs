@@ -4,7 +4,7 @@
 //! sees only the cold path: lifecycle messages, user messages, closes.
 //! Mirrors `lib/internal/cluster/primary.js`.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::os::fd::OwnedFd;
@@ -57,6 +57,11 @@ pub enum Event {
     /// without answering: its event loop is stuck. JS kills it; the
     /// connection then goes to another worker.
     Unresponsive { worker: u32 },
+    /// The messages before this one came from one read of the channel. Node
+    /// emits the messages of one read in one go and runs the microtask queue
+    /// between reads; JS mirrors that, so that `await once(worker,
+    /// 'message')` twice sees both of two messages that arrived apart.
+    ReadEnd { worker: u32 },
 }
 
 pub trait EventSink {
@@ -248,6 +253,8 @@ pub struct Engine {
     state: RefCell<State>,
     sink: Box<dyn EventSink>,
     me: Weak<Engine>,
+    /// A message for JS came out of the read being dispatched now.
+    message_in_read: Cell<bool>,
 }
 
 /// Run the engine until the command channel closes. Call inside a `LocalSet`.
@@ -269,6 +276,7 @@ pub async fn run(
         }),
         sink,
         me: me.clone(),
+        message_in_read: Cell::new(false),
     });
     tokio::task::spawn_local(watch_handoffs(Rc::downgrade(&engine)));
     while let Some(command) = commands.recv().await {
@@ -989,7 +997,14 @@ impl ChannelEvents for Engine {
         }
     }
 
+    fn read_done(&self, worker: u32) {
+        if self.message_in_read.replace(false) {
+            self.sink.emit(Event::ReadEnd { worker });
+        }
+    }
+
     fn message(&self, worker: u32, raw: Vec<u8>, fd: Option<OwnedFd>, internal: bool, text: bool) {
+        self.message_in_read.set(true);
         self.sink.emit(Event::Message {
             worker,
             payload: raw,

@@ -65,6 +65,8 @@ pub trait ChannelEvents {
     /// Anything else for JS: user data, or other internal messages, with the
     /// descriptor that came with it. `text` when the frame is a json line.
     fn message(&self, worker: u32, raw: Vec<u8>, fd: Option<OwnedFd>, internal: bool, text: bool);
+    /// Every frame of one read has been dispatched.
+    fn read_done(&self, worker: u32);
     /// A descriptor sent with `report_settled` was acknowledged (or given up
     /// on after NACKs): messages queued behind it move on.
     fn handle_settled(&self, worker: u32);
@@ -328,6 +330,7 @@ impl Reader {
             while let Some(frame) = self.decoder.next_frame().map_err(|e| e.to_string())? {
                 self.dispatch(frame);
             }
+            self.events.read_done(self.worker);
         }
     }
 
