@@ -27,11 +27,11 @@ function getEngine() {
 }
 
 // Rust wakes us once per batch of events; take them all, in order. A batch
-// may hold several reads of a channel ('readEnd' closes each). Node emits
-// the messages of one read from one callback and runs the microtask queue
-// before the next read's, so code that awaits one message and then listens
-// for the next does not miss it; the messages after a 'readEnd' wait for
-// that microtask turn here too.
+// may hold several reads of a channel (`readEnd` marks the last event of
+// each). Node emits the messages of one read from one callback and runs the
+// microtask queue before the next read's, so code that awaits one message
+// and then listens for the next does not miss it; the events after a read's
+// end wait for that microtask turn here too.
 let pending = [];
 let next = 0;
 let waitingForMicrotasks = false;
@@ -44,9 +44,8 @@ function collectEvents() {
 function drainEvents() {
   while (next < pending.length) {
     const event = pending[next++];
-    if (event.kind !== 'readEnd') {
-      dispatch(event);
-    } else if (next < pending.length) {
+    dispatch(event);
+    if (event.readEnd && next < pending.length) {
       // Messages are emitted on the next tick; let that tick and the
       // microtasks it starts run before dispatching the following read.
       waitingForMicrotasks = true;

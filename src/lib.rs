@@ -31,8 +31,7 @@ use stats::ConnectionStats;
 /// An engine event as JS receives it.
 #[napi(object)]
 pub struct ChannelEvent {
-    /// `message`, `writeFailed`, `closed`, `unresponsive`, `handleSettled` or
-    /// `readEnd`.
+    /// `message`, `writeFailed`, `closed`, `unresponsive` or `handleSettled`.
     pub kind: String,
     pub worker: u32,
     /// A V8 payload, or a json line that is not valid UTF-8.
@@ -47,6 +46,9 @@ pub struct ChannelEvent {
     pub errno: Option<i32>,
     /// `closed`: why, when the worker broke the protocol or I/O failed.
     pub error: Option<String>,
+    /// The last event of one read of a channel: JS lets the microtasks run
+    /// before the events after it, as Node does between reads.
+    pub read_end: Option<bool>,
 }
 
 impl From<Event> for ChannelEvent {
@@ -61,6 +63,7 @@ impl From<Event> for ChannelEvent {
             ticket: None,
             errno: None,
             error: None,
+            read_end: None,
         };
         match event {
             Event::Message {
@@ -100,7 +103,11 @@ impl From<Event> for ChannelEvent {
             },
             Event::Unresponsive { worker } => blank("unresponsive", worker),
             Event::HandleSettled { worker } => blank("handleSettled", worker),
-            Event::ReadEnd { worker } => blank("readEnd", worker),
+            // Folded into the event before it by `take_events`.
+            Event::ReadEnd { worker } => ChannelEvent {
+                read_end: Some(true),
+                ..blank("readEnd", worker)
+            },
         }
     }
 }
@@ -225,7 +232,17 @@ impl Primary {
             Ok(mut queue) => std::mem::take(&mut *queue),
             Err(_) => Vec::new(),
         };
-        taken.into_iter().map(ChannelEvent::from).collect()
+        let mut events: Vec<ChannelEvent> = Vec::with_capacity(taken.len());
+        for event in taken {
+            match (event, events.last_mut()) {
+                (Event::ReadEnd { .. }, Some(last)) => last.read_end = Some(true),
+                // A read's end with nothing before it in this batch: the
+                // batch boundary already separates it.
+                (Event::ReadEnd { .. }, None) => {}
+                (event, _) => events.push(ChannelEvent::from(event)),
+            }
+        }
+        events
     }
 
     fn command(&self, command: Command) -> Result<()> {
