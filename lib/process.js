@@ -12,6 +12,7 @@ const serialization = require('./serialization');
 const handles = require('./handles');
 const errors = require('./errors');
 const { kForwardsTo } = require('./worker');
+const { SocketLists } = require('./socket-list');
 
 const channels = new Map();
 let engine = null;
@@ -58,6 +59,9 @@ class Channel {
     // Like Node's `_handleQueue`: null when no passed handle awaits its
     // ACK, else how many messages wait behind it (Rust holds them).
     this.queuedBehindHandle = null;
+    // Connections passed with their server's key, either way.
+    this.sockets = new SocketLists(child, (message, swallowErrors) =>
+      this.send(message, undefined, { swallowErrors }, undefined));
     channels.set(id, this);
     if (++openChannels === 1) getEngine().keepAlive(true);
     this.install();
@@ -136,7 +140,7 @@ class Channel {
     let release = null;
     if (handle) {
       const wrapper = { cmd: 'NODE_HANDLE', type: null, msg: message };
-      const prepared = handles.prepare(wrapper, handle, options);
+      const prepared = handles.prepare(wrapper, handle, options, this.sockets);
       wrapper.type = prepared.type;
       if (prepared.fd == null) {
         message = wrapper.msg;
@@ -188,7 +192,8 @@ class Channel {
       return;
     }
     if (fd != null) {
-      handles.receive(message, fd, (handle) => this.deliver(message.msg, handle, isInternal(message.msg)));
+      handles.receive(message, fd, (handle) => this.deliver(message.msg, handle, isInternal(message.msg)),
+                      this.sockets);
       return;
     }
     this.deliver(message, undefined, internal || isInternal(message));
