@@ -257,21 +257,30 @@ fn adopt_fd(fd: i32) -> Result<Bound, Errno32> {
     Ok(Bound { fd, unlink: None })
 }
 
-/// libuv's `uv_pipe_chmod`.
+/// libuv's `uv_pipe_chmod`: adds read and/or write for everyone to the
+/// socket file's mode (as bind left it, after the umask).
 fn chmod_pipe(bound: &Bound, readable: bool, writable: bool) -> Result<(), Errno32> {
     let Some(path) = &bound.unlink else {
         return Ok(());
     };
     use std::os::unix::fs::PermissionsExt;
-    let mut mode = 0;
+    let os_err = |e: std::io::Error| -e.raw_os_error().unwrap_or(nix::libc::EIO);
+    let mut desired = 0;
     if readable {
-        mode |= 0o444;
+        desired |= 0o444;
     }
     if writable {
-        mode |= 0o222;
+        desired |= 0o222;
     }
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
-        .map_err(|e| -e.raw_os_error().unwrap_or(nix::libc::EIO))
+    let mode = std::fs::metadata(path)
+        .map_err(os_err)?
+        .permissions()
+        .mode()
+        & 0o7777;
+    if mode & desired == desired {
+        return Ok(());
+    }
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode | desired)).map_err(os_err)
 }
 
 /// `handle.getsockname()` as Node reports it: `{ address, family, port }`.
@@ -340,5 +349,28 @@ mod tests {
         assert!(path.exists());
         drop(bound);
         assert!(!path.exists());
+    }
+
+    #[test]
+    fn pipe_chmod_adds_to_the_mode_as_libuv_does() {
+        use std::os::unix::fs::PermissionsExt;
+        let path = std::env::temp_dir().join(format!("rc-test-chmod-{}.sock", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        let bound = bind_unix(path.clone(), SockType::Stream).expect("bind");
+        let mode = |p: &PathBuf| {
+            std::fs::metadata(p)
+                .map(|m| m.permissions().mode() & 0o777)
+                .unwrap_or(0)
+        };
+        let set = |m: u32| std::fs::set_permissions(&path, std::fs::Permissions::from_mode(m));
+        set(0o700).expect("chmod");
+        chmod_pipe(&bound, true, false).expect("readable");
+        assert_eq!(mode(&path), 0o744);
+        set(0o755).expect("chmod");
+        chmod_pipe(&bound, true, true).expect("both");
+        assert_eq!(mode(&path), 0o777);
+        set(0o700).expect("chmod");
+        chmod_pipe(&bound, false, true).expect("writable");
+        assert_eq!(mode(&path), 0o722);
     }
 }

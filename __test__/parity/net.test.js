@@ -161,6 +161,18 @@ describe('parity/net', { concurrency: CONCURRENCY }, () => {
     });
   }
 
+  for (const policy of ['rr', 'none']) {
+    test(`listen({ path, readableAll, writableAll }) (${policy}): read/write for everyone added to the socket file's mode`, { timeout: 60000 }, async (t) => {
+      // Round robin: the primary's listen adds the bits; the owner keeps its
+      // rights (rust-cluster set the mode to 0o444 / 0o222 / 0o666 before).
+      // Shared handles: node:cluster applies none (the worker's server has
+      // no handle yet when listen() would chmod it).
+      const modes = policy === 'rr' ? ['755', '777', '744', '722', '766'] : ['755', '755', '700', '700', '700'];
+      const check = (r) => assert.deepEqual(r.events.map((e) => e.mode), modes);
+      await compareImpls(t, 'parity-pipe-mode.js', { env: { NODE_CLUSTER_SCHED_POLICY: policy }, check });
+    });
+  }
+
   // ---- workers leaving a shared port ----------------------------------------
 
   for (const policy of ['rr', 'none']) {
