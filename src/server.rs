@@ -46,15 +46,18 @@ pub struct Query {
 
 impl Query {
     pub fn from_message(msg: &Value) -> Option<Query> {
-        let kind = match msg.get("addressType")? {
-            Value::Number(n) if *n == 4.0 => Kind::Tcp4,
-            Value::Number(n) if *n == 6.0 => Kind::Tcp6,
-            Value::Number(n) if *n == -1.0 => Kind::Pipe,
-            Value::String(s) if s == "udp4" => Kind::Udp4,
-            Value::String(s) if s == "udp6" => Kind::Udp6,
-            _ => return None,
-        };
         let num = |name: &str| msg.get(name).and_then(Value::as_f64);
+        let fd = num("fd").filter(|fd| *fd >= 0.0).map(|fd| fd as i32);
+        let kind = match msg.get("addressType") {
+            Some(Value::Number(n)) if *n == 4.0 => Kind::Tcp4,
+            Some(Value::Number(n)) if *n == 6.0 => Kind::Tcp6,
+            Some(Value::Number(n)) if *n == -1.0 => Kind::Pipe,
+            Some(Value::String(s)) if s == "udp4" => Kind::Udp4,
+            Some(Value::String(s)) if s == "udp6" => Kind::Udp6,
+            // listen({ fd }) asks with addressType null: the descriptor
+            // tells, as net.Server#listen({ fd }) guesses it in Node's primary.
+            _ => fd_kind(fd?)?,
+        };
         Some(Query {
             address: msg
                 .get("address")
@@ -62,7 +65,7 @@ impl Query {
                 .map(str::to_owned),
             port: num("port").map(|p| p as i64).unwrap_or(0),
             kind,
-            fd: num("fd").filter(|fd| *fd >= 0.0).map(|fd| fd as i32),
+            fd,
             flags: num("flags").map(|f| f as u32).unwrap_or(0),
             backlog: num("backlog").filter(|b| *b > 0.0).map(|b| b as i32),
             readable_all: msg
@@ -78,6 +81,28 @@ impl Query {
 
     pub fn is_udp(&self) -> bool {
         matches!(self.kind, Kind::Udp4 | Kind::Udp6)
+    }
+}
+
+/// The kind of stream socket an inherited descriptor is (`guessHandleType`:
+/// TCP or PIPE); None for anything else, which Node's primary cannot listen on.
+fn fd_kind(fd: i32) -> Option<Kind> {
+    let ty = nix::sys::socket::getsockopt(
+        // SAFETY: borrowed only for this getsockopt; a number that is not an
+        // open descriptor makes it fail with EBADF and touches nothing.
+        &unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) },
+        sockopt::SockType,
+    )
+    .ok()?;
+    if ty != SockType::Stream {
+        return None;
+    }
+    let addr: SockaddrStorage = getsockname(fd).ok()?;
+    match nix::sys::socket::SockaddrLike::family(&addr)? {
+        AddressFamily::Unix => Some(Kind::Pipe),
+        AddressFamily::Inet => Some(Kind::Tcp4),
+        AddressFamily::Inet6 => Some(Kind::Tcp6),
+        _ => None,
     }
 }
 

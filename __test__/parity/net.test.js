@@ -173,6 +173,21 @@ describe('parity/net', { concurrency: CONCURRENCY }, () => {
     });
   }
 
+  for (const policy of ['rr', 'none']) {
+    test(`listen({ fd }) in workers on descriptors the primary inherited (TCP, Unix) (${policy})`, { timeout: 60000 }, async (t) => {
+      // Listening events come from two workers: compare them as a set.
+      const normalize = (r) => ({
+        listening: sortByJSON(r.events.filter((e) => e.ev === 'cluster:listening')),
+        rest: r.events.filter((e) => e.ev !== 'cluster:listening'),
+      });
+      const check = (r) => {
+        const bodies = r.events.filter((e) => e.ev === 'response').map((e) => `${e.via}: ${e.body}`);
+        assert.deepEqual(bodies, Array(4).fill(['tcp: fd 3 worker N', 'unix: fd 4 worker N']).flat());
+      };
+      await compareImpls(t, 'parity-listen-fd.js', { env: { NODE_CLUSTER_SCHED_POLICY: policy }, check }, normalize);
+    });
+  }
+
   // ---- workers leaving a shared port ----------------------------------------
 
   for (const policy of ['rr', 'none']) {
