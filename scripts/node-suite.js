@@ -15,6 +15,7 @@
 //     NODE_SUITE_MODES=node,rust
 //     NODE_SUITE_JSON=<file>  write the results as JSON too
 //     NODE_SUITE_VERBOSE=1    print the output of runs that differ
+//     NODE_SUITE_ALL=1        also every other test there that requires cluster
 //
 // Prints one line per test: name, node:cluster result, rust-cluster result
 // (pass, fail(<code or signal>), timeout, skip), marked `<-` where they
@@ -59,11 +60,19 @@ const KNOWN = {
     'worker gets the connection and its mustNotCall fails (the primary exits 0 either way)',
 };
 
+const usesCluster = /require\(['"](node:)?cluster['"]\)/;
+
+function wanted(folder, f) {
+  if (/^test-cluster-.*\.js$/.test(f)) return true;
+  return !!process.env.NODE_SUITE_ALL && /^test-.*\.js$/.test(f) &&
+    usesCluster.test(fs.readFileSync(path.join(folder, f), 'utf8'));
+}
+
 function list(sub) {
   const folder = path.join(dir, sub);
   if (!fs.existsSync(folder)) return [];
   return fs.readdirSync(folder)
-    .filter((f) => /^test-cluster-.*\.js$/.test(f))
+    .filter((f) => wanted(folder, f))
     .filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)))
     .sort()
     .map((f) => ({ name: `${sub}/${f}`, file: path.join(folder, f), serial: sub === 'sequential' }));
