@@ -23,8 +23,19 @@ let openChannels = 0;
 const EXIT_WAITS_FOR_CHANNEL_MS = 1000;
 
 function getEngine() {
-  if (engine === null) engine = new binding.Primary(collectEvents);
+  if (engine === null) {
+    engine = new binding.Primary(collectEvents);
+    engine.setPipeChmodExact(pipeChmodExact(process.versions.uv));
+  }
   return engine;
+}
+
+// libuv 1.51 changed uv_pipe_chmod (readableAll / writableAll) from adding
+// the bits to the socket file's mode to setting just them: follow the libuv
+// of this Node, as its own primary would.
+function pipeChmodExact(uv) {
+  const [major, minor] = String(uv).split('.').map(Number);
+  return major > 1 || (major === 1 && minor >= 51);
 }
 
 // Rust wakes us once per batch of events; take them all, in order.

@@ -6,6 +6,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use nix::errno::Errno;
 use nix::sys::socket::{
@@ -282,9 +283,33 @@ fn adopt_fd(fd: i32) -> Result<Bound, Errno32> {
     Ok(Bound { fd, unlink: None })
 }
 
-/// libuv's `uv_pipe_chmod`: adds read and/or write for everyone to the
-/// socket file's mode (as bind left it, after the umask).
+/// Whether `readableAll` / `writableAll` set a socket file's mode to just
+/// the bits asked for, as libuv 1.51 and later do (the Node 22 and 24 tested
+/// here), rather than add them to the mode bind left, as older libuv does
+/// (Node 18, 20).
+/// Set from JS after the libuv of the Node that loaded us.
+static PIPE_CHMOD_EXACT: AtomicBool = AtomicBool::new(false);
+
+pub fn set_pipe_chmod_exact(exact: bool) {
+    PIPE_CHMOD_EXACT.store(exact, Ordering::Relaxed);
+}
+
+/// libuv's `uv_pipe_chmod`, of the Node that loaded us.
 fn chmod_pipe(bound: &Bound, readable: bool, writable: bool) -> Result<(), Errno32> {
+    chmod_pipe_as(
+        bound,
+        readable,
+        writable,
+        PIPE_CHMOD_EXACT.load(Ordering::Relaxed),
+    )
+}
+
+fn chmod_pipe_as(
+    bound: &Bound,
+    readable: bool,
+    writable: bool,
+    exact: bool,
+) -> Result<(), Errno32> {
     let Some(path) = &bound.unlink else {
         return Ok(());
     };
@@ -297,15 +322,20 @@ fn chmod_pipe(bound: &Bound, readable: bool, writable: bool) -> Result<(), Errno
     if writable {
         desired |= 0o222;
     }
-    let mode = std::fs::metadata(path)
-        .map_err(os_err)?
-        .permissions()
-        .mode()
-        & 0o7777;
-    if mode & desired == desired {
-        return Ok(());
-    }
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode | desired)).map_err(os_err)
+    let mode = if exact {
+        desired
+    } else {
+        let mode = std::fs::metadata(path)
+            .map_err(os_err)?
+            .permissions()
+            .mode()
+            & 0o7777;
+        if mode & desired == desired {
+            return Ok(());
+        }
+        mode | desired
+    };
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(os_err)
 }
 
 /// `handle.getsockname()` as Node reports it: `{ address, family, port }`.
@@ -377,7 +407,7 @@ mod tests {
     }
 
     #[test]
-    fn pipe_chmod_adds_to_the_mode_as_libuv_does() {
+    fn pipe_chmod_follows_libuv() {
         use std::os::unix::fs::PermissionsExt;
         let path = std::env::temp_dir().join(format!("rc-test-chmod-{}.sock", std::process::id()));
         let _ = std::fs::remove_file(&path);
@@ -388,14 +418,21 @@ mod tests {
                 .unwrap_or(0)
         };
         let set = |m: u32| std::fs::set_permissions(&path, std::fs::Permissions::from_mode(m));
+        // libuv before 1.51 adds the bits to the mode.
         set(0o700).expect("chmod");
-        chmod_pipe(&bound, true, false).expect("readable");
+        chmod_pipe_as(&bound, true, false, false).expect("readable");
         assert_eq!(mode(&path), 0o744);
         set(0o755).expect("chmod");
-        chmod_pipe(&bound, true, true).expect("both");
+        chmod_pipe_as(&bound, true, true, false).expect("both");
         assert_eq!(mode(&path), 0o777);
         set(0o700).expect("chmod");
-        chmod_pipe(&bound, false, true).expect("writable");
+        chmod_pipe_as(&bound, false, true, false).expect("writable");
         assert_eq!(mode(&path), 0o722);
+        // libuv 1.51 and later sets just the bits asked for.
+        set(0o755).expect("chmod");
+        chmod_pipe_as(&bound, true, true, true).expect("both");
+        assert_eq!(mode(&path), 0o666);
+        chmod_pipe_as(&bound, true, false, true).expect("readable");
+        assert_eq!(mode(&path), 0o444);
     }
 }
