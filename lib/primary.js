@@ -62,7 +62,23 @@ cluster.setupPrimary = function setupPrimary(options) {
     throw errors.internalAssertion(`Bad cluster.schedulingPolicy: ${schedulingPolicy}`);
   }
   process.nextTick(setupSettingsNT, settings);
+  process.on('internalMessage', onDebugEnabled);
 };
+
+// Node emits this on process when the primary's inspector starts
+// (inspector.open(), SIGUSR1): start the workers' inspectors too.
+function onDebugEnabled(message) {
+  if (message === null || typeof message !== 'object' || message.cmd !== 'NODE_DEBUG_ENABLED') return;
+  for (const worker of Object.values(cluster.workers)) {
+    if (worker.state === 'online' || worker.state === 'listening') {
+      process._debugProcess(worker.process.pid);
+    } else {
+      worker.once('online', function debugOnline() {
+        process._debugProcess(this.process.pid);
+      });
+    }
+  }
+}
 
 cluster.setupMaster = cluster.setupPrimary;
 
