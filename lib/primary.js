@@ -5,7 +5,7 @@
 const EventEmitter = require('node:events');
 const Worker = require('./worker');
 const errors = require('./errors');
-const { forkWorker, getEngine } = require('./process');
+const { forkWorker, getEngine, markServing } = require('./process');
 const registry = require('./supervisor/registry');
 
 const SCHED_NONE = 1;
@@ -198,6 +198,9 @@ function onInternalMessage(worker, message) {
         fd: message.fd,
       };
       worker.state = 'listening';
+      if (schedulingPolicy === SCHED_RR && info.addressType !== 'udp4' && info.addressType !== 'udp6') {
+        markServing(worker.id);
+      }
       registry.onListening(worker);
       worker.emit('listening', info);
       cluster.emit('listening', worker, info);

@@ -16,7 +16,10 @@ const { SocketLists } = require('./socket-list');
 
 const channels = new Map();
 let engine = null;
-let openChannels = 0;
+// Open channels that keep the event loop alive: ref'd ones (the default),
+// and unref'd ones of workers that may hold a round-robin server, which
+// keeps Node's primary alive through its listening handle.
+let keepingAlive = 0;
 
 // How long a worker's exit waits for its channel to close. The channel
 // closes when the process dies, unless a grandchild inherited it.
@@ -74,9 +77,20 @@ class Channel {
     this.sockets = new SocketLists(child, (message, swallowErrors) =>
       this.send(message, undefined, { swallowErrors }, undefined));
     channels.set(id, this);
-    if (++openChannels === 1) getEngine().keepAlive(true);
+    this.refed = true;
+    this.serving = false;
+    this.keepsAlive = false;
+    this.updateKeepAlive();
     this.install();
     this.orderExitAfterChannel();
+  }
+
+  updateKeepAlive() {
+    const keeps = channels.get(this.id) === this && (this.refed || this.serving);
+    if (keeps === this.keepsAlive) return;
+    this.keepsAlive = keeps;
+    keepingAlive += keeps ? 1 : -1;
+    getEngine().keepAlive(keepingAlive > 0);
   }
 
   // A worker that sends a message and exits: Node's primary reads the
@@ -108,7 +122,18 @@ class Channel {
     const channel = this;
     const child = this.child;
     child.connected = true;
-    child.channel = { ref() {}, unref() {} };
+    // subprocess.channel: unref() lets the primary exit with this worker's
+    // channel open, ref() undoes it.
+    child.channel = {
+      ref() {
+        channel.refed = true;
+        channel.updateKeepAlive();
+      },
+      unref() {
+        channel.refed = false;
+        channel.updateKeepAlive();
+      },
+    };
 
     child.send = function send(message, handle, options, callback) {
       if (typeof handle === 'function') {
@@ -249,7 +274,7 @@ class Channel {
   onClosed({ error }) {
     channels.delete(this.id);
     getEngine().releaseChannel(this.id);
-    if (--openChannels === 0) getEngine().keepAlive(false);
+    this.updateKeepAlive();
     // Messages that arrived before the end are emitted on the next tick;
     // the end follows them there, as in Node's channel.
     process.nextTick(() => {
@@ -366,6 +391,18 @@ function forkWorker(id, settings, env, execArgv) {
 }
 
 /**
+ * The worker listens on a server the primary may hold a round-robin handle
+ * for: an unref'd channel still keeps the primary alive, as that handle
+ * does in Node.
+ */
+function markServing(id) {
+  const channel = channels.get(id);
+  if (channel === undefined || channel.serving) return;
+  channel.serving = true;
+  channel.updateKeepAlive();
+}
+
+/**
  * Per-worker connection counters, by worker id: `[{ id, handed, open }]`
  * (see index.d.ts). Empty before the first fork.
  */
@@ -379,4 +416,4 @@ function trackConnections() {
   getEngine().trackConnections();
 }
 
-module.exports = { forkWorker, getEngine, connectionStats, trackConnections };
+module.exports = { forkWorker, getEngine, connectionStats, trackConnections, markServing };
