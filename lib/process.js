@@ -73,6 +73,8 @@ class Channel {
     // Like Node's `_handleQueue`: null when no passed handle awaits its
     // ACK, else how many messages wait behind it (Rust holds them).
     this.queuedBehindHandle = null;
+    // Events that came behind a message with a handle (holdAfterHandle).
+    this.held = null;
     // Connections passed with their server's key, either way.
     this.sockets = new SocketLists(child, (message, swallowErrors) =>
       this.send(message, undefined, { swallowErrors }, undefined));
@@ -206,6 +208,10 @@ class Channel {
   }
 
   onEvent(event) {
+    if (this.held !== null && (event.kind === 'message' || event.kind === 'closed')) {
+      this.held.push(event);
+      return undefined;
+    }
     switch (event.kind) {
       case 'message': return this.onMessage(event);
       case 'writeFailed': return this.onWriteFailed(event);
@@ -230,9 +236,30 @@ class Channel {
     if (fd != null) {
       handles.receive(message, fd, (handle) => this.deliver(message.msg, handle, isInternal(message.msg)),
                       this.sockets);
+      this.holdAfterHandle();
       return;
     }
     this.deliver(message, undefined, internal || isInternal(message));
+  }
+
+  // Node's primary reads a message that carries a handle and acknowledges
+  // it; the worker sends nothing after it before the ACK, so what follows
+  // comes in a later read, after the ticks and microtasks that the handle's
+  // listeners started. Our ACK goes out from the I/O thread, so what follows
+  // can be in the same batch: hold it until then.
+  holdAfterHandle() {
+    this.held = [];
+    setImmediate(() => {
+      const held = this.held;
+      this.held = null;
+      for (let i = 0; i < held.length; i++) {
+        if (this.held !== null) {
+          this.held.push(...held.slice(i));
+          return;
+        }
+        this.onEvent(held[i]);
+      }
+    });
   }
 
   deliver(message, handle, internal) {

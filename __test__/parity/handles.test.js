@@ -43,4 +43,19 @@ describe('parity/handles', { concurrency: CONCURRENCY }, () => {
     };
     await compareImpls(t, 'parity-handles.js', { check }, normalize);
   });
+
+  test('messages behind a handle come after the microtasks of its listeners', { timeout: 60000 }, async (t) => {
+    // How Node's primary groups the later messages into reads varies; what
+    // holds is that a handle's listeners finish before anything after it.
+    const normalize = (r) => r.events.filter((e) => e.ev !== 'after-microtask');
+    const check = (r) => {
+      const evs = r.events.map((e) => `${e.ev}:${e.msg}`);
+      for (const handleMsg of ['A1', 'A2']) {
+        const at = evs.indexOf(`message:${handleMsg}`);
+        const nextMessage = evs.findIndex((e, i) => i > at && e.startsWith('message:'));
+        assert.ok(evs.indexOf(`after-microtask:${handleMsg}`) < nextMessage, evs.join(' '));
+      }
+    };
+    await compareImpls(t, 'parity-handle-order.js', { check }, normalize);
+  });
 });
