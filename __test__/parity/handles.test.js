@@ -50,7 +50,9 @@ describe('parity/handles', { concurrency: CONCURRENCY }, () => {
     const normalize = (r) => r.events.filter((e) => e.ev !== 'after-microtask');
     const check = (r) => {
       const evs = r.events.map((e) => `${e.ev}:${e.msg}`);
-      for (const handleMsg of ['A1', 'A2']) {
+      assert.deepEqual(evs.filter((e) => e.startsWith('message:')),
+        ['message:A1', 'message:B1', 'message:A2', 'message:B2', 'message:B3', 'message:S', 'message:B4']);
+      for (const handleMsg of ['A1', 'A2', 'S']) {
         const at = evs.indexOf(`message:${handleMsg}`);
         const nextMessage = evs.findIndex((e, i) => i > at && e.startsWith('message:'));
         assert.ok(evs.indexOf(`after-microtask:${handleMsg}`) < nextMessage, evs.join(' '));
