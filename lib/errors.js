@@ -125,5 +125,7 @@ module.exports = {
   internalAssertion: (message) => makeError(Error, 'ERR_INTERNAL_ASSERTION', `${message}\n` +
     'This is caused by either a bug in Node.js or incorrect usage of Node.js internals.\n' +
     'Please open an issue with this stack trace at https://github.com/nodejs/node/issues\n'),
+  childClosedBeforeReply: simple(Error, 'ERR_CHILD_CLOSED_BEFORE_REPLY',
+    'Child closed before reply received'),
   channelProtocol: (message) => makeError(Error, 'ERR_IPC_CHANNEL_PROTOCOL', message),
 };

@@ -23,13 +23,16 @@ let httpCommon;
 /**
  * Work out how `handle` travels. Returns `{ type, fd, release }` where
  * `release()` runs once the descriptor is on its way (Rust holds its own
- * copy), or `{ type, fd: null }` when there is nothing to send.
+ * copy), or `{ type, fd: null }` when there is nothing to send. `lists` are
+ * the channel's SocketLists (lib/socket-list.js).
  */
-function prepare(message, handle, options) {
+function prepare(message, handle, options, lists) {
   if (handle instanceof net.Socket) {
     if (!handle._handle) return { type: 'net.Socket', fd: null };
     if (handle.server) {
       message.key = handle.server._connectionKey;
+      // The server now asks the worker about this connection.
+      lists.sent(handle, message.key);
       if (!options.keepOpen) handle.server._connections--;
     }
     const native = handle._handle;
@@ -61,17 +64,23 @@ function prepare(message, handle, options) {
   throw errors.invalidHandleType();
 }
 
-/** Rebuild a handle of `message.type` around a received descriptor. */
-function receive(message, fd, emit) {
+/**
+ * Rebuild a handle of `message.type` around a received descriptor. A
+ * net.Socket of a worker's server is counted in `lists` for that server.
+ */
+function receive(message, fd, emit, lists) {
   switch (message.type) {
     case 'net.Server': {
       const server = new net.Server();
       server.listen({ fd }, () => emit(server));
       return;
     }
-    case 'net.Socket':
-      emit(new net.Socket({ fd, readable: true, writable: true }));
+    case 'net.Socket': {
+      const socket = new net.Socket({ fd, readable: true, writable: true });
+      if (message.key) lists.received(socket, message.key);
+      emit(socket);
       return;
+    }
     case 'dgram.Socket': {
       const socket = new dgram.Socket(message.dgramType);
       socket.bind({ fd }, () => emit(socket));

@@ -5,7 +5,7 @@
 const EventEmitter = require('node:events');
 const Worker = require('./worker');
 const errors = require('./errors');
-const { forkWorker, getEngine } = require('./process');
+const { forkWorker, getEngine, markServing } = require('./process');
 const registry = require('./supervisor/registry');
 
 const SCHED_NONE = 1;
@@ -83,7 +83,23 @@ cluster.setupPrimary = function setupPrimary(options) {
     throw errors.internalAssertion(`Bad cluster.schedulingPolicy: ${schedulingPolicy}`);
   }
   process.nextTick(setupSettingsNT, settings);
+  process.on('internalMessage', onDebugEnabled);
 };
+
+// Node emits this on process when the primary's inspector starts
+// (inspector.open(), SIGUSR1): start the workers' inspectors too.
+function onDebugEnabled(message) {
+  if (message === null || typeof message !== 'object' || message.cmd !== 'NODE_DEBUG_ENABLED') return;
+  for (const worker of Object.values(cluster.workers)) {
+    if (worker.state === 'online' || worker.state === 'listening') {
+      process._debugProcess(worker.process.pid);
+    } else {
+      worker.once('online', function debugOnline() {
+        process._debugProcess(this.process.pid);
+      });
+    }
+  }
+}
 
 cluster.setupMaster = cluster.setupPrimary;
 
@@ -203,6 +219,9 @@ function onInternalMessage(worker, message) {
         fd: message.fd,
       };
       worker.state = 'listening';
+      if (schedulingPolicy === SCHED_RR && info.addressType !== 'udp4' && info.addressType !== 'udp6') {
+        markServing(worker.id);
+      }
       registry.onListening(worker);
       worker.emit('listening', info);
       cluster.emit('listening', worker, info);

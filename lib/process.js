@@ -12,18 +12,33 @@ const serialization = require('./serialization');
 const handles = require('./handles');
 const errors = require('./errors');
 const { kForwardsTo } = require('./worker');
+const { SocketLists } = require('./socket-list');
 
 const channels = new Map();
 let engine = null;
-let openChannels = 0;
+// Open channels that keep the event loop alive: ref'd ones (the default),
+// and unref'd ones of workers that may hold a round-robin server, which
+// keeps Node's primary alive through its listening handle.
+let keepingAlive = 0;
 
 // How long a worker's exit waits for its channel to close. The channel
 // closes when the process dies, unless a grandchild inherited it.
 const EXIT_WAITS_FOR_CHANNEL_MS = 1000;
 
 function getEngine() {
-  if (engine === null) engine = new binding.Primary(collectEvents);
+  if (engine === null) {
+    engine = new binding.Primary(collectEvents);
+    engine.setPipeChmodExact(pipeChmodExact(process.versions.uv));
+  }
   return engine;
+}
+
+// libuv 1.51 changed uv_pipe_chmod (readableAll / writableAll) from adding
+// the bits to the socket file's mode to setting just them: follow the libuv
+// of this Node, as its own primary would.
+function pipeChmodExact(uv) {
+  const [major, minor] = String(uv).split('.').map(Number);
+  return major > 1 || (major === 1 && minor >= 51);
 }
 
 // Rust wakes us once per batch of events; take them all, in order. A batch
@@ -89,10 +104,26 @@ class Channel {
     // Like Node's `_handleQueue`: null when no passed handle awaits its
     // ACK, else how many messages wait behind it (Rust holds them).
     this.queuedBehindHandle = null;
+    // Events that came behind a message with a handle (holdAfterHandle).
+    this.held = null;
+    // Connections passed with their server's key, either way.
+    this.sockets = new SocketLists(child, (message, swallowErrors) =>
+      this.send(message, undefined, { swallowErrors }, undefined));
     channels.set(id, this);
-    if (++openChannels === 1) getEngine().keepAlive(true);
+    this.refed = true;
+    this.serving = false;
+    this.keepsAlive = false;
+    this.updateKeepAlive();
     this.install();
     this.orderExitAfterChannel();
+  }
+
+  updateKeepAlive() {
+    const keeps = channels.get(this.id) === this && (this.refed || this.serving);
+    if (keeps === this.keepsAlive) return;
+    this.keepsAlive = keeps;
+    keepingAlive += keeps ? 1 : -1;
+    getEngine().keepAlive(keepingAlive > 0);
   }
 
   // A worker that sends a message and exits: Node's primary reads the
@@ -124,7 +155,18 @@ class Channel {
     const channel = this;
     const child = this.child;
     child.connected = true;
-    child.channel = { ref() {}, unref() {} };
+    // subprocess.channel: unref() lets the primary exit with this worker's
+    // channel open, ref() undoes it.
+    child.channel = {
+      ref() {
+        channel.refed = true;
+        channel.updateKeepAlive();
+      },
+      unref() {
+        channel.refed = false;
+        channel.updateKeepAlive();
+      },
+    };
 
     child.send = function send(message, handle, options, callback) {
       if (typeof handle === 'function') {
@@ -167,7 +209,7 @@ class Channel {
     let release = null;
     if (handle) {
       const wrapper = { cmd: 'NODE_HANDLE', type: null, msg: message };
-      const prepared = handles.prepare(wrapper, handle, options);
+      const prepared = handles.prepare(wrapper, handle, options, this.sockets);
       wrapper.type = prepared.type;
       if (prepared.fd == null) {
         message = wrapper.msg;
@@ -197,6 +239,10 @@ class Channel {
   }
 
   onEvent(event) {
+    if (this.held !== null && (event.kind === 'message' || event.kind === 'closed')) {
+      this.held.push(event);
+      return undefined;
+    }
     switch (event.kind) {
       case 'message': return this.onMessage(event);
       case 'writeFailed': return this.onWriteFailed(event);
@@ -219,10 +265,32 @@ class Channel {
       return;
     }
     if (fd != null) {
-      handles.receive(message, fd, (handle) => this.deliver(message.msg, handle, isInternal(message.msg)));
+      handles.receive(message, fd, (handle) => this.deliver(message.msg, handle, isInternal(message.msg)),
+                      this.sockets);
+      this.holdAfterHandle();
       return;
     }
     this.deliver(message, undefined, internal || isInternal(message));
+  }
+
+  // Node's primary reads a message that carries a handle and acknowledges
+  // it; the worker sends nothing after it before the ACK, so what follows
+  // comes in a later read, after the ticks and microtasks that the handle's
+  // listeners started. Our ACK goes out from the I/O thread, so what follows
+  // can be in the same batch: hold it until then.
+  holdAfterHandle() {
+    this.held = [];
+    setImmediate(() => {
+      const held = this.held;
+      this.held = null;
+      for (let i = 0; i < held.length; i++) {
+        if (this.held !== null) {
+          this.held.push(...held.slice(i));
+          return;
+        }
+        this.onEvent(held[i]);
+      }
+    });
   }
 
   deliver(message, handle, internal) {
@@ -264,7 +332,7 @@ class Channel {
   onClosed({ error }) {
     channels.delete(this.id);
     getEngine().releaseChannel(this.id);
-    if (--openChannels === 0) getEngine().keepAlive(false);
+    this.updateKeepAlive();
     // Messages that arrived before the end are emitted on the next tick;
     // the end follows them there, as in Node's channel.
     process.nextTick(() => {
@@ -381,6 +449,18 @@ function forkWorker(id, settings, env, execArgv) {
 }
 
 /**
+ * The worker listens on a server the primary may hold a round-robin handle
+ * for: an unref'd channel still keeps the primary alive, as that handle
+ * does in Node.
+ */
+function markServing(id) {
+  const channel = channels.get(id);
+  if (channel === undefined || channel.serving) return;
+  channel.serving = true;
+  channel.updateKeepAlive();
+}
+
+/**
  * Per-worker connection counters, by worker id: `[{ id, handed, open }]`
  * (see index.d.ts). Empty before the first fork.
  */
@@ -394,4 +474,4 @@ function trackConnections() {
   getEngine().trackConnections();
 }
 
-module.exports = { forkWorker, getEngine, connectionStats, trackConnections };
+module.exports = { forkWorker, getEngine, connectionStats, trackConnections, markServing };

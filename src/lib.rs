@@ -379,6 +379,14 @@ impl Primary {
         self.command(Command::TrackConnections)
     }
 
+    /// How `listen({ path, readableAll, writableAll })` sets the socket
+    /// file's mode: to just those bits (`true`, libuv 1.51+), or adding
+    /// them to the mode bind left (`false`, older libuv).
+    #[napi]
+    pub fn set_pipe_chmod_exact(&self, exact: bool) {
+        server::set_pipe_chmod_exact(exact);
+    }
+
     /// How long a worker may sit on a handed connection before it is
     /// reported unresponsive; 0 waits forever, as node:cluster does.
     #[napi]

@@ -6,6 +6,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use nix::errno::Errno;
 use nix::sys::socket::{
@@ -46,15 +47,18 @@ pub struct Query {
 
 impl Query {
     pub fn from_message(msg: &Value) -> Option<Query> {
-        let kind = match msg.get("addressType")? {
-            Value::Number(n) if *n == 4.0 => Kind::Tcp4,
-            Value::Number(n) if *n == 6.0 => Kind::Tcp6,
-            Value::Number(n) if *n == -1.0 => Kind::Pipe,
-            Value::String(s) if s == "udp4" => Kind::Udp4,
-            Value::String(s) if s == "udp6" => Kind::Udp6,
-            _ => return None,
-        };
         let num = |name: &str| msg.get(name).and_then(Value::as_f64);
+        let fd = num("fd").filter(|fd| *fd >= 0.0).map(|fd| fd as i32);
+        let kind = match msg.get("addressType") {
+            Some(Value::Number(n)) if *n == 4.0 => Kind::Tcp4,
+            Some(Value::Number(n)) if *n == 6.0 => Kind::Tcp6,
+            Some(Value::Number(n)) if *n == -1.0 => Kind::Pipe,
+            Some(Value::String(s)) if s == "udp4" => Kind::Udp4,
+            Some(Value::String(s)) if s == "udp6" => Kind::Udp6,
+            // listen({ fd }) asks with addressType null: the descriptor
+            // tells, as net.Server#listen({ fd }) guesses it in Node's primary.
+            _ => fd_kind(fd?)?,
+        };
         Some(Query {
             address: msg
                 .get("address")
@@ -62,7 +66,7 @@ impl Query {
                 .map(str::to_owned),
             port: num("port").map(|p| p as i64).unwrap_or(0),
             kind,
-            fd: num("fd").filter(|fd| *fd >= 0.0).map(|fd| fd as i32),
+            fd,
             flags: num("flags").map(|f| f as u32).unwrap_or(0),
             backlog: num("backlog").filter(|b| *b > 0.0).map(|b| b as i32),
             readable_all: msg
@@ -78,6 +82,28 @@ impl Query {
 
     pub fn is_udp(&self) -> bool {
         matches!(self.kind, Kind::Udp4 | Kind::Udp6)
+    }
+}
+
+/// The kind of stream socket an inherited descriptor is (`guessHandleType`:
+/// TCP or PIPE); None for anything else, which Node's primary cannot listen on.
+fn fd_kind(fd: i32) -> Option<Kind> {
+    let ty = nix::sys::socket::getsockopt(
+        // SAFETY: borrowed only for this getsockopt; a number that is not an
+        // open descriptor makes it fail with EBADF and touches nothing.
+        &unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) },
+        sockopt::SockType,
+    )
+    .ok()?;
+    if ty != SockType::Stream {
+        return None;
+    }
+    let addr: SockaddrStorage = getsockname(fd).ok()?;
+    match nix::sys::socket::SockaddrLike::family(&addr)? {
+        AddressFamily::Unix => Some(Kind::Pipe),
+        AddressFamily::Inet => Some(Kind::Tcp4),
+        AddressFamily::Inet6 => Some(Kind::Tcp6),
+        _ => None,
     }
 }
 
@@ -279,21 +305,59 @@ fn adopt_fd(fd: i32) -> Result<Bound, Errno32> {
     Ok(Bound { fd, unlink: None })
 }
 
-/// libuv's `uv_pipe_chmod`.
+/// Whether `readableAll` / `writableAll` set a socket file's mode to just
+/// the bits asked for, as libuv 1.51 and later do (the Node 22 and 24 tested
+/// here), rather than add them to the mode bind left, as older libuv does
+/// (Node 18, 20).
+/// Set from JS after the libuv of the Node that loaded us.
+static PIPE_CHMOD_EXACT: AtomicBool = AtomicBool::new(false);
+
+pub fn set_pipe_chmod_exact(exact: bool) {
+    PIPE_CHMOD_EXACT.store(exact, Ordering::Relaxed);
+}
+
+/// libuv's `uv_pipe_chmod`, of the Node that loaded us.
 fn chmod_pipe(bound: &Bound, readable: bool, writable: bool) -> Result<(), Errno32> {
+    chmod_pipe_as(
+        bound,
+        readable,
+        writable,
+        PIPE_CHMOD_EXACT.load(Ordering::Relaxed),
+    )
+}
+
+fn chmod_pipe_as(
+    bound: &Bound,
+    readable: bool,
+    writable: bool,
+    exact: bool,
+) -> Result<(), Errno32> {
     let Some(path) = &bound.unlink else {
         return Ok(());
     };
     use std::os::unix::fs::PermissionsExt;
-    let mut mode = 0;
+    let os_err = |e: std::io::Error| -e.raw_os_error().unwrap_or(nix::libc::EIO);
+    let mut desired = 0;
     if readable {
-        mode |= 0o444;
+        desired |= 0o444;
     }
     if writable {
-        mode |= 0o222;
+        desired |= 0o222;
     }
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
-        .map_err(|e| -e.raw_os_error().unwrap_or(nix::libc::EIO))
+    let mode = if exact {
+        desired
+    } else {
+        let mode = std::fs::metadata(path)
+            .map_err(os_err)?
+            .permissions()
+            .mode()
+            & 0o7777;
+        if mode & desired == desired {
+            return Ok(());
+        }
+        mode | desired
+    };
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(os_err)
 }
 
 /// The address of a connected socket's peer, if it has an IP address.
@@ -371,5 +435,35 @@ mod tests {
         assert!(path.exists());
         drop(bound);
         assert!(!path.exists());
+    }
+
+    #[test]
+    fn pipe_chmod_follows_libuv() {
+        use std::os::unix::fs::PermissionsExt;
+        let path = std::env::temp_dir().join(format!("rc-test-chmod-{}.sock", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        let bound = bind_unix(path.clone(), SockType::Stream).expect("bind");
+        let mode = |p: &PathBuf| {
+            std::fs::metadata(p)
+                .map(|m| m.permissions().mode() & 0o777)
+                .unwrap_or(0)
+        };
+        let set = |m: u32| std::fs::set_permissions(&path, std::fs::Permissions::from_mode(m));
+        // libuv before 1.51 adds the bits to the mode.
+        set(0o700).expect("chmod");
+        chmod_pipe_as(&bound, true, false, false).expect("readable");
+        assert_eq!(mode(&path), 0o744);
+        set(0o755).expect("chmod");
+        chmod_pipe_as(&bound, true, true, false).expect("both");
+        assert_eq!(mode(&path), 0o777);
+        set(0o700).expect("chmod");
+        chmod_pipe_as(&bound, false, true, false).expect("writable");
+        assert_eq!(mode(&path), 0o722);
+        // libuv 1.51 and later sets just the bits asked for.
+        set(0o755).expect("chmod");
+        chmod_pipe_as(&bound, true, true, true).expect("both");
+        assert_eq!(mode(&path), 0o666);
+        chmod_pipe_as(&bound, true, false, true).expect("readable");
+        assert_eq!(mode(&path), 0o444);
     }
 }

@@ -43,4 +43,21 @@ describe('parity/handles', { concurrency: CONCURRENCY }, () => {
     };
     await compareImpls(t, 'parity-handles.js', { check }, normalize);
   });
+
+  test('messages behind a handle come after the microtasks of its listeners', { timeout: 60000 }, async (t) => {
+    // How Node's primary groups the later messages into reads varies; what
+    // holds is that a handle's listeners finish before anything after it.
+    const normalize = (r) => r.events.filter((e) => e.ev !== 'after-microtask');
+    const check = (r) => {
+      const evs = r.events.map((e) => `${e.ev}:${e.msg}`);
+      assert.deepEqual(evs.filter((e) => e.startsWith('message:')),
+        ['message:A1', 'message:B1', 'message:A2', 'message:B2', 'message:B3', 'message:S', 'message:B4']);
+      for (const handleMsg of ['A1', 'A2', 'S']) {
+        const at = evs.indexOf(`message:${handleMsg}`);
+        const nextMessage = evs.findIndex((e, i) => i > at && e.startsWith('message:'));
+        assert.ok(evs.indexOf(`after-microtask:${handleMsg}`) < nextMessage, evs.join(' '));
+      }
+    };
+    await compareImpls(t, 'parity-handle-order.js', { check }, normalize);
+  });
 });

@@ -75,4 +75,15 @@ describe('parity/lifecycle', { concurrency: CONCURRENCY }, () => {
     };
     await compareImpls(t, 'parity-exit-ways.js', { check, timeout: 60000 }, normalize);
   });
+
+  for (const name of ['idle', 'listening', 'ref']) {
+    test(`worker.process.channel.unref() in the primary (${name})`, { timeout: 30000 }, async (t) => {
+      const check = (r) => {
+        const evs = r.events.map((e) => e.ev);
+        assert.deepEqual(evs, name === 'idle' ? ['unref', 'primary-exit'] : ['unref', 'still-alive', 'primary-exit']);
+      };
+      // CASE=idle: the primary leaves before its disconnected worker.
+      await compareImpls(t, 'parity-channel-unref.js', { env: { CASE: name }, check, strays: true });
+    });
+  }
 });

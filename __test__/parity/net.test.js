@@ -161,6 +161,36 @@ describe('parity/net', { concurrency: CONCURRENCY }, () => {
     });
   }
 
+  for (const policy of ['rr', 'none']) {
+    test(`listen({ path, readableAll, writableAll }) (${policy}): the socket file's mode as this Node's libuv sets it`, { timeout: 60000 }, async (t) => {
+      // Round robin: the primary's listen adds the bits to the mode, or sets
+      // just them from libuv 1.51 (the Node 22 and 24 tested); rust-cluster set
+      // just them. Shared handles: node:cluster applies none (the worker's
+      // server has no handle yet when listen() would chmod it).
+      const [major, minor] = process.versions.uv.split('.').map(Number);
+      const exact = major > 1 || minor >= 51;
+      const modes = policy === 'none' ? ['755', '755', '700', '700', '700']
+        : exact ? ['755', '666', '444', '222', '666'] : ['755', '777', '744', '722', '766'];
+      const check = (r) => assert.deepEqual(r.events.map((e) => e.mode), modes);
+      await compareImpls(t, 'parity-pipe-mode.js', { env: { NODE_CLUSTER_SCHED_POLICY: policy }, check });
+    });
+  }
+
+  for (const policy of ['rr', 'none']) {
+    test(`listen({ fd }) in workers on descriptors the primary inherited (TCP, Unix) (${policy})`, { timeout: 60000 }, async (t) => {
+      // Listening events come from two workers: compare them as a set.
+      const normalize = (r) => ({
+        listening: sortByJSON(r.events.filter((e) => e.ev === 'cluster:listening')),
+        rest: r.events.filter((e) => e.ev !== 'cluster:listening'),
+      });
+      const check = (r) => {
+        const bodies = r.events.filter((e) => e.ev === 'response').map((e) => `${e.via}: ${e.body}`);
+        assert.deepEqual(bodies, Array(4).fill(['tcp: fd 3 worker N', 'unix: fd 4 worker N']).flat());
+      };
+      await compareImpls(t, 'parity-listen-fd.js', { env: { NODE_CLUSTER_SCHED_POLICY: policy }, check }, normalize);
+    });
+  }
+
   // ---- workers leaving a shared port ----------------------------------------
 
   for (const policy of ['rr', 'none']) {

@@ -154,5 +154,14 @@ describe('parity/settings', { concurrency: CONCURRENCY }, () => {
     };
     await compareImpls(t, 'parity-inspect-port.js', { check }, (r) => primaryEvents(r.events));
   });
-});
 
+  test('the primary\'s inspector starting starts the workers\' (NODE_DEBUG_ENABLED)', { timeout: 60000 }, async (t) => {
+    const check = (r) => {
+      const active = r.events.filter((e) => e.msg === 'inspector-active').map((e) => e.id).sort();
+      assert.deepEqual(active, [1, 2]);
+    };
+    // Which worker reports first is a race: compare sets.
+    const normalize = (r) => sortByJSON(r.events);
+    await compareImpls(t, 'parity-debug-enabled.js', { check }, normalize);
+  });
+});
