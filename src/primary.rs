@@ -419,22 +419,11 @@ impl Engine {
                 .then(|| unix_path(query.address.as_deref().unwrap_or("")));
             let handle = match accept_scheduler(st.policy, &query) {
                 Some(sched) => {
-                    let bound = match server::listen_round_robin(&query, path) {
-                        Ok(bound) => bound,
-                        // The handle is not kept: other workers get to retry.
-                        Err(errno) => {
-                            return st.reply_query(
-                                worker,
-                                errno_value(errno),
-                                &key,
-                                ack,
-                                data,
-                                None,
-                            )
-                        }
-                    };
-                    match self.accept_handle(key.clone(), &query, bound, sched) {
+                    let accepting = server::listen_round_robin(&query, path)
+                        .and_then(|bound| self.accept_handle(key.clone(), &query, bound, sched));
+                    match accepting {
                         Ok(h) => Handle::Accept(h),
+                        // The handle is not kept: other workers get to retry.
                         Err(errno) => {
                             return st.reply_query(
                                 worker,

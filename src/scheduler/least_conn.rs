@@ -13,7 +13,7 @@
 
 use std::collections::VecDeque;
 
-use super::{Connection, Loads, Scheduler, WorkerId};
+use super::{enroll, Connection, Loads, Scheduler, WorkerId};
 
 #[derive(Debug)]
 pub struct LeastConn<C> {
@@ -73,9 +73,7 @@ impl<C> LeastConn<C> {
 
 impl<C: Connection> Scheduler<C> for LeastConn<C> {
     fn add(&mut self, worker: WorkerId) {
-        if !self.all.contains(&worker) {
-            self.all.push(worker);
-        }
+        enroll(&mut self.all, worker);
     }
 
     fn remove(&mut self, worker: WorkerId) -> bool {

@@ -46,6 +46,20 @@ impl Policy {
     }
 }
 
+/// Adds `worker` to a scheduler's roster, once.
+pub fn enroll(all: &mut Vec<WorkerId>, worker: WorkerId) {
+    if !all.contains(&worker) {
+        all.push(worker);
+    }
+}
+
+/// Takes `worker` off a roster; false when it was not on it.
+pub fn unenroll(all: &mut Vec<WorkerId>, worker: WorkerId) -> bool {
+    let before = all.len();
+    all.retain(|&w| w != worker);
+    all.len() != before
+}
+
 /// What a scheduler may know of a connection.
 pub trait Connection {
     /// The client's address, where the scheduler asked for it

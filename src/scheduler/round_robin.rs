@@ -4,7 +4,7 @@
 
 use std::collections::VecDeque;
 
-use super::{Connection, Loads, Scheduler, WorkerId};
+use super::{enroll, unenroll, Connection, Loads, Scheduler, WorkerId};
 
 #[derive(Debug)]
 pub struct RoundRobin<C> {
@@ -28,15 +28,11 @@ impl<C> Default for RoundRobin<C> {
 
 impl<C: Connection> Scheduler<C> for RoundRobin<C> {
     fn add(&mut self, worker: WorkerId) {
-        if !self.all.contains(&worker) {
-            self.all.push(worker);
-        }
+        enroll(&mut self.all, worker);
     }
 
     fn remove(&mut self, worker: WorkerId) -> bool {
-        let before = self.all.len();
-        self.all.retain(|&w| w != worker);
-        if self.all.len() == before {
+        if !unenroll(&mut self.all, worker) {
             return false;
         }
         self.free.retain(|&w| w != worker);

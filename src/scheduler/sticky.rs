@@ -11,7 +11,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 
-use super::{Connection, Loads, Scheduler, WorkerId};
+use super::{enroll, unenroll, Connection, Loads, Scheduler, WorkerId};
 
 #[derive(Debug)]
 pub struct Sticky<C> {
@@ -70,15 +70,11 @@ pub fn owner(workers: &[WorkerId], client: IpAddr, avoid: Option<WorkerId>) -> O
 
 impl<C: Connection> Scheduler<C> for Sticky<C> {
     fn add(&mut self, worker: WorkerId) {
-        if !self.all.contains(&worker) {
-            self.all.push(worker);
-        }
+        enroll(&mut self.all, worker);
     }
 
     fn remove(&mut self, worker: WorkerId) -> bool {
-        let before = self.all.len();
-        self.all.retain(|&w| w != worker);
-        if self.all.len() == before {
+        if !unenroll(&mut self.all, worker) {
             return false;
         }
         self.ready.retain(|&w| w != worker);
