@@ -25,6 +25,8 @@ const POLICY_NAMES = new Map([
   ['sticky', SCHED_STICKY],
 ]);
 const POLICIES = new Set(POLICY_NAMES.values());
+// Policies under which the primary listens and accepts, as under round robin.
+const PRIMARY_ACCEPTS = new Set([SCHED_RR, SCHED_LEASTCONN, SCHED_STICKY]);
 
 const cluster = new EventEmitter();
 const intercom = new EventEmitter();
@@ -219,7 +221,7 @@ function onInternalMessage(worker, message) {
         fd: message.fd,
       };
       worker.state = 'listening';
-      if (schedulingPolicy === SCHED_RR && info.addressType !== 'udp4' && info.addressType !== 'udp6') {
+      if (PRIMARY_ACCEPTS.has(schedulingPolicy) && info.addressType !== 'udp4' && info.addressType !== 'udp6') {
         markServing(worker.id);
       }
       registry.onListening(worker);

@@ -86,4 +86,13 @@ describe('parity/lifecycle', { concurrency: CONCURRENCY }, () => {
       await compareImpls(t, 'parity-channel-unref.js', { env: { CASE: name }, check, strays: true });
     });
   }
+  // The primary accepts for a listening worker under leastconn and sticky as
+  // under round robin: an unref'd channel keeps it alive the same way.
+  for (const policy of ['SCHED_LEASTCONN', 'SCHED_STICKY']) {
+    test(`worker.process.channel.unref() in the primary (listening, ${policy} vs round robin)`,
+      { timeout: 30000 }, async (t) => {
+        const check = (r) => assert.deepEqual(r.events.map((e) => e.ev), ['unref', 'still-alive', 'primary-exit']);
+        await compareImpls(t, 'parity-channel-unref.js', { env: { CASE: 'listening', POLICY: policy }, check, strays: true });
+      });
+  }
 });
