@@ -386,22 +386,24 @@ pub fn sockname(fd: &OwnedFd) -> Option<Value> {
     ]))
 }
 
+/// A TCP4 `queryServer` with defaults, for tests here and in the schedulers.
+#[cfg(test)]
+pub(crate) fn tcp_query(address: Option<&str>, port: i64) -> Query {
+    Query {
+        address: address.map(str::to_owned),
+        port,
+        kind: Kind::Tcp4,
+        fd: None,
+        flags: 0,
+        backlog: None,
+        readable_all: false,
+        writable_all: false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn tcp_query(address: Option<&str>, port: i64) -> Query {
-        Query {
-            address: address.map(str::to_owned),
-            port,
-            kind: Kind::Tcp4,
-            fd: None,
-            flags: 0,
-            backlog: None,
-            readable_all: false,
-            writable_all: false,
-        }
-    }
 
     #[test]
     fn round_robin_listen_reports_sockname() {

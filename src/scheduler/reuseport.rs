@@ -94,21 +94,11 @@ fn io_errno(e: std::io::Error) -> Errno32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::server::Kind;
     use nix::sys::socket::{listen, Backlog};
     use std::net::TcpStream;
 
     fn query(port: i64) -> Query {
-        Query {
-            address: Some("127.0.0.1".into()),
-            port,
-            kind: Kind::Tcp4,
-            fd: None,
-            flags: 0,
-            backlog: None,
-            readable_all: false,
-            writable_all: false,
-        }
+        crate::server::tcp_query(Some("127.0.0.1"), port)
     }
 
     #[test]
