@@ -7,18 +7,37 @@ use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use nix::errno::Errno;
 use nix::sys::socket::{recvmsg, sendmsg, ControlMessage, ControlMessageOwned, MsgFlags};
 use tokio::io::unix::AsyncFd;
+use tokio::io::Interest;
 
 /// Most descriptors accepted in one read. libuv sends one per message; more
 /// than this in a single read is a misbehaving peer, and the extra ones are
 /// closed by the kernel (MSG_CTRUNC) rather than by us.
 pub const MAX_FDS_PER_READ: usize = 8;
 
-/// Watch `inner` (a non-blocking socket) with tokio's reactor.
+/// Watch `inner` (a non-blocking socket) for readability with tokio's
+/// reactor. Only readability: a stream socket registered for writability
+/// too wakes the I/O thread every time the peer reads what we wrote, which
+/// is once per message on a busy channel. Writers that find the socket full
+/// wait with `wait_writable` instead.
 pub fn register<T: AsRawFd>(inner: T) -> std::io::Result<AsyncFd<T>> {
     // SAFETY: `inner` owns its descriptor (an OwnedFd or a type wrapping one)
     // and keeps it open and unreplaced until the AsyncFd, which owns `inner`,
     // is dropped and deregisters it.
-    unsafe { AsyncFd::register(inner) }.map_err(|e| e.into())
+    unsafe { AsyncFd::register_with_interest(inner, Interest::READABLE) }.map_err(|e| e.into())
+}
+
+/// Wait until `sock` has room for more data: the watch exists only while a
+/// write is blocked. It is on a duplicate of the descriptor, as epoll keys a
+/// watch by descriptor and `sock` is already watched for readability;
+/// registering reports a socket that became writable meanwhile at once.
+pub async fn wait_writable(sock: BorrowedFd<'_>) -> std::io::Result<()> {
+    let copy = sock.try_clone_to_owned()?;
+    // SAFETY: as in `register`: the AsyncFd owns `copy`, which stays open
+    // until the AsyncFd is dropped at the end of this function.
+    let watch = unsafe { AsyncFd::register_with_interest(copy, Interest::WRITABLE) }
+        .map_err(std::io::Error::from)?;
+    let _ready = watch.writable().await?;
+    Ok(())
 }
 
 /// Our own close-on-exec copy of a descriptor someone names by number (JS

@@ -245,20 +245,18 @@ async fn write_all(
     bytes: &[u8],
     fd: Option<&Arc<OwnedFd>>,
 ) -> io::Result<()> {
+    let sock = io.get_ref().as_fd();
     let mut offset = 0;
     let mut pass = fd.map(|fd| fd.as_fd());
     while offset < bytes.len() {
-        let mut guard = io.writable().await?;
-        match guard.try_io(|sock| {
-            fdpass::send_with_fd(sock.get_ref().as_fd(), &bytes[offset..], pass)
-                .map_err(io::Error::from)
-        }) {
-            Ok(Ok(n)) => {
+        match fdpass::send_with_fd(sock, &bytes[offset..], pass) {
+            Ok(n) => {
                 offset += n;
                 pass = None;
             }
-            Ok(Err(e)) => return Err(e),
-            Err(_would_block) => continue,
+            Err(nix::errno::Errno::EAGAIN) => fdpass::wait_writable(sock).await?,
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => return Err(e.into()),
         }
     }
     Ok(())
