@@ -343,7 +343,10 @@ class Channel {
       child.channel = null;
       if (error && wasConnected) this.reportProtocolError(errors.channelProtocol(error));
       child.emit('disconnect');
-      this.runDeferredExit();
+      // An exit that waited for this comes as its own callback, as the
+      // process handle's would: after what 'disconnect' started (microtasks
+      // included).
+      setImmediate(() => this.runDeferredExit());
     });
   }
 }

@@ -15,7 +15,7 @@ describe('parity/socket-lists', () => {
       const evs = r.events.map((e) => e.ev === 'message' ? `message:${e.msg}` : e.ev);
       assert.deepEqual(evs.filter((e) => e.startsWith('w2p-') || e.startsWith('message:w2p')), [
         'message:w2p', 'w2p-count', 'message:w2p-closing', 'w2p-socket-close',
-        'w2p-server-closed', 'message:w2p-done',
+        'message:w2p-done',
       ]);
       assert.equal(r.events.find((e) => e.ev === 'w2p-count').count, 1);
       assert.equal(r.events.find((e) => e.ev === 'p2w-count').count, 1);
