@@ -52,8 +52,32 @@ let next = 0;
 let waitingForMicrotasks = false;
 
 function collectEvents() {
-  for (const event of engine.takeEvents()) pending.push(event);
+  const { meta, bodies } = engine.takeEvents();
+  for (let i = 0; i < bodies.length; i++) pending.push(unpackEvent(meta, i * 6, bodies[i]));
   if (!waitingForMicrotasks) drainEvents();
+}
+
+// takeEvents() packs six numbers per event (src/lib.rs, EventBatch).
+const EVENT_KINDS = ['message', 'writeFailed', 'closed', 'unresponsive', 'handleSettled'];
+const FLAG_INTERNAL = 1;
+const FLAG_READ_END = 2;
+
+function unpackEvent(meta, at, body) {
+  const kind = EVENT_KINDS[meta[at]];
+  const flags = meta[at + 2];
+  const message = kind === 'message';
+  return {
+    kind,
+    worker: meta[at + 1],
+    text: message && typeof body === 'string' ? body : undefined,
+    payload: message && typeof body !== 'string' ? body : undefined,
+    fd: meta[at + 3] >= 0 ? meta[at + 3] : undefined,
+    internal: (flags & FLAG_INTERNAL) !== 0,
+    ticket: meta[at + 4],
+    errno: meta[at + 5],
+    error: kind === 'closed' ? body : undefined,
+    readEnd: (flags & FLAG_READ_END) !== 0,
+  };
 }
 
 function drainEvents() {

@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use std::os::fd::{IntoRawFd, OwnedFd};
 use std::sync::{Arc, Mutex};
 
-use napi::bindgen_prelude::{Buffer, Function};
+use napi::bindgen_prelude::{Buffer, Either, Function, Int32Array};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::{Env, Error, Result, Status};
 use napi_derive::napi;
@@ -23,49 +23,56 @@ use tokio::sync::mpsc;
 
 use channel::framing::Mode;
 use channel::gate::{Sent, WriteGate};
-use channel::Outgoing;
 use primary::{Command, Event, EventSink};
 use scheduler::Policy;
 use stats::ConnectionStats;
 
-/// An engine event as JS receives it.
-#[napi(object)]
-pub struct ChannelEvent {
-    /// `message`, `writeFailed`, `closed`, `unresponsive` or `handleSettled`.
-    pub kind: String,
-    pub worker: u32,
-    /// A V8 payload, or a json line that is not valid UTF-8.
-    pub payload: Option<Buffer>,
-    /// A json line.
-    pub text: Option<String>,
-    /// A descriptor that came with the message; JS now owns it.
-    pub fd: Option<i32>,
-    pub internal: Option<bool>,
-    pub ticket: Option<u32>,
-    /// `writeFailed`: the OS error number.
-    pub errno: Option<i32>,
-    /// `closed`: why, when the worker broke the protocol or I/O failed.
-    pub error: Option<String>,
-    /// The last event of one read of a channel: JS lets the microtasks run
-    /// before the events after it, as Node does between reads.
-    pub read_end: Option<bool>,
+/// Numbers per event in `EventBatch::meta`.
+const META_PER_EVENT: usize = 6;
+
+/// `EventBatch::meta[0]` of each event.
+#[repr(i32)]
+enum EventKind {
+    Message = 0,
+    WriteFailed = 1,
+    Closed = 2,
+    Unresponsive = 3,
+    HandleSettled = 4,
 }
 
-impl From<Event> for ChannelEvent {
-    fn from(event: Event) -> Self {
-        let blank = |kind: &str, worker| ChannelEvent {
-            kind: kind.to_string(),
-            worker,
-            payload: None,
-            text: None,
-            fd: None,
-            internal: None,
-            ticket: None,
-            errno: None,
-            error: None,
-            read_end: None,
+/// Bits of `EventBatch::meta[2]`.
+const FLAG_INTERNAL: i32 = 1;
+/// The last event of one read of a channel: JS lets the microtasks run
+/// before the events after it, as Node does between reads.
+const FLAG_READ_END: i32 = 2;
+
+/// Engine events as JS receives them: numbers in one typed array and the
+/// bodies beside them, which costs far fewer N-API calls than an object per
+/// event (this is on the path of every message a worker sends).
+#[napi(object)]
+pub struct EventBatch {
+    /// Per event: kind (`EventKind`), worker id, flags, descriptor that
+    /// came with a message (JS now owns it; -1 for none), ticket and errno
+    /// of a failed write (else 0).
+    pub meta: Int32Array,
+    /// Per event: a message's body (a json line as a string; V8 bytes, or
+    /// a json line that is not valid UTF-8, as a Buffer), or the reason a
+    /// channel closed when the worker broke the protocol or I/O failed.
+    pub bodies: Vec<Option<Either<String, Buffer>>>,
+}
+
+struct BatchBuilder {
+    meta: Vec<i32>,
+    bodies: Vec<Option<Either<String, Buffer>>>,
+}
+
+impl BatchBuilder {
+    fn push(&mut self, event: Event) {
+        let row = |kind: EventKind, worker: u32, flags: i32, fd: i32, ticket: u32, errno: i32| {
+            // Worker ids and tickets are counters JS hands out from 1 up.
+            [kind as i32, worker as i32, flags, fd, ticket as i32, errno]
         };
-        match event {
+        let (row, body) = match event {
             Event::Message {
                 worker,
                 payload,
@@ -73,42 +80,46 @@ impl From<Event> for ChannelEvent {
                 internal,
                 text,
             } => {
-                let (text, payload) = match text {
+                let body = match text {
                     true => match String::from_utf8(payload) {
-                        Ok(text) => (Some(text), None),
-                        Err(e) => (None, Some(e.into_bytes().into())),
+                        Ok(text) => Either::A(text),
+                        Err(e) => Either::B(e.into_bytes().into()),
                     },
-                    false => (None, Some(payload.into())),
+                    false => Either::B(payload.into()),
                 };
-                ChannelEvent {
-                    text,
-                    payload,
-                    fd: fd.map(IntoRawFd::into_raw_fd),
-                    internal: Some(internal),
-                    ..blank("message", worker)
-                }
+                let fd = fd.map_or(-1, IntoRawFd::into_raw_fd);
+                let flags = if internal { FLAG_INTERNAL } else { 0 };
+                (row(EventKind::Message, worker, flags, fd, 0, 0), Some(body))
             }
             Event::WriteFailed {
                 worker,
                 ticket,
                 errno,
-            } => ChannelEvent {
-                ticket: Some(ticket),
-                errno: Some(errno),
-                ..blank("writeFailed", worker)
-            },
-            Event::Closed { worker, error } => ChannelEvent {
-                error,
-                ..blank("closed", worker)
-            },
-            Event::Unresponsive { worker } => blank("unresponsive", worker),
-            Event::HandleSettled { worker } => blank("handleSettled", worker),
-            // Folded into the event before it by `take_events`.
-            Event::ReadEnd { worker } => ChannelEvent {
-                read_end: Some(true),
-                ..blank("readEnd", worker)
-            },
-        }
+            } => (
+                row(EventKind::WriteFailed, worker, 0, -1, ticket, errno),
+                None,
+            ),
+            Event::Closed { worker, error } => (
+                row(EventKind::Closed, worker, 0, -1, 0, 0),
+                error.map(Either::A),
+            ),
+            Event::Unresponsive { worker } => {
+                (row(EventKind::Unresponsive, worker, 0, -1, 0, 0), None)
+            }
+            Event::HandleSettled { worker } => {
+                (row(EventKind::HandleSettled, worker, 0, -1, 0, 0), None)
+            }
+            Event::ReadEnd { .. } => {
+                // Marks the event before it; one with nothing before it in
+                // this batch is already separated by the batch boundary.
+                if let Some(last) = self.meta.len().checked_sub(META_PER_EVENT) {
+                    self.meta[last + 2] |= FLAG_READ_END;
+                }
+                return;
+            }
+        };
+        self.meta.extend_from_slice(&row);
+        self.bodies.push(body);
     }
 }
 
@@ -227,22 +238,22 @@ impl Primary {
 
     /// Every event waiting, oldest first.
     #[napi]
-    pub fn take_events(&self) -> Vec<ChannelEvent> {
+    pub fn take_events(&self) -> EventBatch {
         let taken = match self.events.lock() {
             Ok(mut queue) => std::mem::take(&mut *queue),
             Err(_) => Vec::new(),
         };
-        let mut events: Vec<ChannelEvent> = Vec::with_capacity(taken.len());
+        let mut batch = BatchBuilder {
+            meta: Vec::with_capacity(taken.len() * META_PER_EVENT),
+            bodies: Vec::with_capacity(taken.len()),
+        };
         for event in taken {
-            match (event, events.last_mut()) {
-                (Event::ReadEnd { .. }, Some(last)) => last.read_end = Some(true),
-                // A read's end with nothing before it in this batch: the
-                // batch boundary already separates it.
-                (Event::ReadEnd { .. }, None) => {}
-                (event, _) => events.push(ChannelEvent::from(event)),
-            }
+            batch.push(event);
         }
-        events
+        EventBatch {
+            meta: Int32Array::new(batch.meta),
+            bodies: batch.bodies,
+        }
     }
 
     fn command(&self, command: Command) -> Result<()> {
@@ -302,14 +313,7 @@ impl Primary {
         let Some(gate) = self.gate(worker) else {
             return Ok(-nix::libc::EPIPE);
         };
-        let msg = Outgoing {
-            bytes: frame.to_vec(),
-            report_settled: fd.is_some(),
-            fd: fd.map(Arc::new),
-            ticket,
-            accounted: 0,
-        };
-        Ok(match gate.send(msg) {
+        Ok(match gate.send(frame, fd.map(Arc::new), ticket) {
             Ok(Sent::Now) => 1,
             Ok(Sent::Queued { queued_bytes }) => i32::from(queued_bytes < BACKPRESSURE_BYTES),
             Err(errno) => -(errno as i32),

@@ -81,25 +81,35 @@ impl WriteGate {
     }
 
     /// A message from JS: written now when the channel is idle, else queued.
+    /// `frame` is copied only when (part of) it has to wait in the queue.
     /// Fails with the errno a write would give when the channel is gone.
-    pub fn send(&self, mut msg: Outgoing) -> Result<Sent, Errno> {
+    pub fn send(
+        &self,
+        frame: &[u8],
+        fd: Option<Arc<OwnedFd>>,
+        ticket: Option<u32>,
+    ) -> Result<Sent, Errno> {
         let mut state = self.lock();
         if state.closed {
             return Err(Errno::EPIPE);
         }
-        if !state.busy && msg.fd.is_none() {
-            match fdpass::send_with_fd(self.sock.as_fd(), &msg.bytes, None) {
-                Ok(n) if n == msg.bytes.len() => return Ok(Sent::Now),
-                Ok(n) => {
-                    msg.bytes.drain(..n);
-                }
+        let mut rest = frame;
+        if !state.busy && fd.is_none() {
+            match fdpass::send_with_fd(self.sock.as_fd(), frame, None) {
+                Ok(n) if n == frame.len() => return Ok(Sent::Now),
+                Ok(n) => rest = &frame[n..],
                 Err(Errno::EAGAIN) => {}
                 Err(e) => return Err(e),
             }
         }
-        let len = msg.bytes.len();
-        msg.accounted = len;
-        let queued_bytes = self.queued.fetch_add(len, Ordering::Relaxed) + len;
+        let msg = Outgoing {
+            bytes: rest.to_vec(),
+            report_settled: fd.is_some(),
+            fd,
+            ticket,
+            accounted: rest.len(),
+        };
+        let queued_bytes = self.queued.fetch_add(msg.accounted, Ordering::Relaxed) + msg.accounted;
         state.busy = true;
         self.queue
             .send(WriterItem::Message(msg))
