@@ -372,3 +372,59 @@ impl Reader {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
+    use std::io::Read;
+
+    /// A message larger than the socket buffers: the write blocks until the
+    /// worker reads, and goes on then, though the channel is watched for
+    /// readability only.
+    #[test]
+    fn a_blocked_write_finishes_when_the_peer_reads() {
+        let (ours, theirs) = socketpair(
+            AddressFamily::Unix,
+            SockType::Stream,
+            None,
+            SockFlag::SOCK_CLOEXEC,
+        )
+        .expect("socketpair");
+        nix::fcntl::fcntl(
+            &ours,
+            nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
+        )
+        .expect("non-blocking");
+        let message: Vec<u8> = (0..8 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
+        let expected = message.clone();
+
+        // The peer starts reading only after the writer has filled the
+        // buffers and had to wait.
+        let peer = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            let mut got = Vec::new();
+            std::fs::File::from(theirs)
+                .read_to_end(&mut got)
+                .expect("read");
+            got
+        });
+
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async move {
+            let io = fdpass::register(ours).expect("register");
+            let write = write_all(&io, &message, None);
+            tokio::time::timeout(std::time::Duration::from_secs(30), write)
+                .await
+                .expect("the write never went on after the peer read")
+                .expect("write_all");
+            // Dropping `io` closes our end: the peer's read_to_end returns.
+        });
+        let got = peer.join().expect("peer");
+        assert_eq!(got.len(), expected.len());
+        assert!(got == expected, "bytes arrive intact and in order");
+    }
+}
