@@ -142,7 +142,7 @@ pub fn newconn_frame(mode: Mode, key: &str, seq: u64) -> Vec<u8> {
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
+    memchr::memmem::find(haystack, needle).is_some()
 }
 
 /// Encode a message and frame it for the wire.

@@ -98,7 +98,7 @@ impl Decoder {
 
     fn next_line(&mut self) -> Result<Option<Vec<u8>>, FrameError> {
         let pending = &self.buf[self.start..];
-        match pending[self.scanned..].iter().position(|&b| b == b'\n') {
+        match memchr::memchr(b'\n', &pending[self.scanned..]) {
             Some(pos) => {
                 let end = self.scanned + pos;
                 if end > self.limit {
