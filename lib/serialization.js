@@ -29,10 +29,27 @@ class ChildProcessDeserializer extends v8.DefaultDeserializer {
   }
 }
 
+// json frames up to SCRATCH_BYTES are encoded into one reused buffer: the
+// caller hands the frame to Rust at once, which writes it or copies what has
+// to wait. As in Node's channel, room is reserved by the UTF-8 upper bound (3
+// bytes per UTF-16 unit) instead of measuring the string first.
+const SCRATCH_BYTES = 1024 * 1024;
+let scratch = null;
+
 const json = {
-  /** A whole frame, newline included. */
+  /** A whole frame, newline included; valid until the next encode(). */
   encode(message) {
-    return Buffer.from(`${JSON.stringify(message)}\n`, 'utf8');
+    // Node writes what JSON.stringify returns, even undefined (a toJSON()
+    // that returns nothing), as text.
+    const text = `${JSON.stringify(message)}`;
+    const room = text.length * 3 + 1;
+    if (room > SCRATCH_BYTES) return Buffer.from(`${text}\n`, 'utf8');
+    if (scratch === null || room > scratch.length) {
+      scratch = Buffer.allocUnsafeSlow(Math.min(SCRATCH_BYTES, Math.max(room, 64 * 1024)));
+    }
+    const length = scratch.write(text, 0, 'utf8');
+    scratch[length] = 0x0a;
+    return scratch.subarray(0, length + 1);
   },
   /** A frame's body (no newline): a string, or bytes that were not UTF-8. */
   decode(body) {
