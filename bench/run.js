@@ -47,12 +47,12 @@ const MODES = {
   quick: {
     rounds: 3,
     concurrency: 32,
-    warmup: { count: 2000 },
+    warmup: { count: 1000 },
     // P1/P2/P6 come from one run of 20,000 connections.
     p1: { count: 20000 },
     p6: null,
-    p3Seconds: 2,
-    restMs: 300,
+    p3Seconds: 1,
+    restMs: 200,
     ipc: { ms: 400, warmupMs: 100, window: 16 },
     forkRounds: 3,
   },
