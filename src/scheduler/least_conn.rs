@@ -13,7 +13,7 @@
 
 use std::collections::VecDeque;
 
-use super::{enroll, Connection, Loads, Scheduler, WorkerId};
+use super::{enroll, may_take, Connection, Loads, Scheduler, WorkerId};
 
 #[derive(Debug)]
 pub struct LeastConn<C> {
@@ -53,8 +53,7 @@ impl<C> LeastConn<C> {
     /// Who should get the next connection, and whether that worker is ready
     /// for it now. `avoid` is a worker that refused this connection.
     fn choose(&self, avoid: Option<WorkerId>, loads: Loads<'_>) -> Option<(usize, WorkerId)> {
-        let others = self.all.iter().any(|&w| Some(w) != avoid);
-        let allowed = |w: WorkerId| !others || Some(w) != avoid;
+        let allowed = may_take(&self.all, avoid);
         let is_ready = |w: WorkerId| self.ready.contains(&w);
         let open: Option<Vec<u64>> = self.all.iter().map(|&w| loads(w)).collect();
         let Some(open) = open else {

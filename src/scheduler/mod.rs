@@ -60,6 +60,13 @@ pub fn unenroll(all: &mut Vec<WorkerId>, worker: WorkerId) -> bool {
     all.len() != before
 }
 
+/// Which workers may take a connection that `avoid` refused: any other
+/// worker, and `avoid` itself only when it is the only one listening.
+pub fn may_take(all: &[WorkerId], avoid: Option<WorkerId>) -> impl Fn(WorkerId) -> bool {
+    let others = all.iter().any(|&w| Some(w) != avoid);
+    move |w| !others || Some(w) != avoid
+}
+
 /// What a scheduler may know of a connection.
 pub trait Connection {
     /// The client's address, where the scheduler asked for it

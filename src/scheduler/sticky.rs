@@ -11,7 +11,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 
-use super::{enroll, unenroll, Connection, Loads, Scheduler, WorkerId};
+use super::{enroll, may_take, unenroll, Connection, Loads, Scheduler, WorkerId};
 
 #[derive(Debug)]
 pub struct Sticky<C> {
@@ -60,11 +60,11 @@ fn weight(client: IpAddr, worker: WorkerId) -> u64 {
 /// The worker `client` belongs to among `workers`, other than `avoid`
 /// unless it is the only one.
 pub fn owner(workers: &[WorkerId], client: IpAddr, avoid: Option<WorkerId>) -> Option<WorkerId> {
-    let others = workers.iter().any(|&w| Some(w) != avoid);
+    let allowed = may_take(workers, avoid);
     workers
         .iter()
         .copied()
-        .filter(|&w| !others || Some(w) != avoid)
+        .filter(|&w| allowed(w))
         .max_by_key(|&w| (weight(client, w), w))
 }
 
