@@ -165,18 +165,21 @@ pub fn bind_shared(q: &Query, path: Option<PathBuf>) -> Result<Bound, Errno32> {
     }
     match q.kind {
         Kind::Pipe => bind_unix(path.unwrap_or_default(), SockType::Stream),
-        Kind::Tcp4 | Kind::Tcp6 => {
-            let ipv6_only = q.flags & IPV6ONLY_FLAG != 0;
-            match &q.address {
-                None => bind_tcp_any(q.port, ipv6_only, false),
-                Some(host) if q.kind == Kind::Tcp6 => {
-                    bind_tcp(resolve(host, q.port)?, ipv6_only, false)
-                }
-                // Node's handle.bind() for IPv4 takes no flags.
-                Some(host) => bind_tcp(resolve(host, q.port)?, false, false),
-            }
-        }
+        Kind::Tcp4 | Kind::Tcp6 => bind_tcp_server(q, false),
         Kind::Udp4 | Kind::Udp6 => bind_udp(q),
+    }
+}
+
+/// A TCP server socket for `q` as Node's primary creates one to share.
+fn bind_tcp_server(q: &Query, reuse_port: bool) -> Result<Bound, Errno32> {
+    let ipv6_only = q.flags & IPV6ONLY_FLAG != 0;
+    match &q.address {
+        None => bind_tcp_any(q.port, ipv6_only, reuse_port),
+        Some(host) if q.kind == Kind::Tcp6 => {
+            bind_tcp(resolve(host, q.port)?, ipv6_only, reuse_port)
+        }
+        // Node's handle.bind() for IPv4 takes no flags.
+        Some(host) => bind_tcp(resolve(host, q.port)?, false, reuse_port),
     }
 }
 
@@ -184,14 +187,12 @@ pub fn bind_shared(q: &Query, path: Option<PathBuf>) -> Result<Bound, Errno32> {
 /// bound as `bind_shared` would, with SO_REUSEPORT, at `addr` once the first
 /// socket of the group has picked it.
 pub fn bind_reuseport(q: &Query, addr: Option<SocketAddr>) -> Result<Bound, Errno32> {
-    let ipv6_only = q.flags & IPV6ONLY_FLAG != 0;
-    match (addr, &q.address) {
-        (Some(addr), _) => bind_tcp(addr, ipv6_only && addr.is_ipv6(), true),
-        (None, None) => bind_tcp_any(q.port, ipv6_only, true),
-        (None, Some(host)) if q.kind == Kind::Tcp6 => {
-            bind_tcp(resolve(host, q.port)?, ipv6_only, true)
+    match addr {
+        Some(addr) => {
+            let ipv6_only = q.flags & IPV6ONLY_FLAG != 0 && addr.is_ipv6();
+            bind_tcp(addr, ipv6_only, true)
         }
-        (None, Some(host)) => bind_tcp(resolve(host, q.port)?, false, true),
+        None => bind_tcp_server(q, true),
     }
 }
 
