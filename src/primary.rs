@@ -743,13 +743,20 @@ impl State {
     fn leave_handles(&mut self, worker: u32, leave: fn(&mut Handle, u32) -> bool) {
         let keys: Vec<Rc<str>> = self.handles.keys().cloned().collect();
         for key in keys {
-            let closed = self.handles.get_mut(&key).is_some_and(|h| leave(h, worker));
-            if closed {
-                self.handles.remove(&key);
-            } else {
-                // Connections the worker left behind go to the others.
-                self.pump(&key);
-            }
+            self.leave_handle(&key, worker, leave);
+        }
+    }
+
+    /// `worker` leaves the handle `key`: it closes when nobody is left, else
+    /// the connections the worker left behind go to the others.
+    fn leave_handle(&mut self, key: &Rc<str>, worker: u32, leave: fn(&mut Handle, u32) -> bool) {
+        let Some(handle) = self.handles.get_mut(key) else {
+            return;
+        };
+        if leave(handle, worker) {
+            self.handles.remove(key);
+        } else {
+            self.pump(key);
         }
     }
 
@@ -781,6 +788,7 @@ impl State {
         }
     }
 }
+
 /// The scheduler of a socket the primary accepts on, or `None` when the
 /// workers listen themselves: UDP (connectionless), `SCHED_NONE`,
 /// `SCHED_REUSEPORT`.
@@ -932,17 +940,14 @@ impl ChannelEvents for Engine {
                 }
             }
             Some("close") => {
-                let key = msg.get("key").and_then(Value::as_str).unwrap_or_default();
-                let mut st = self.state.borrow_mut();
-                let key: Rc<str> = key.into();
-                let Some(handle) = st.handles.get_mut(&key) else {
-                    return;
-                };
-                if handle.remove(worker) {
-                    st.handles.remove(&key);
-                } else {
-                    st.pump(&key);
-                }
+                let key: Rc<str> = msg
+                    .get("key")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .into();
+                self.state
+                    .borrow_mut()
+                    .leave_handle(&key, worker, Handle::remove);
             }
             Some("online") => {
                 {
