@@ -93,15 +93,17 @@ impl WriteGate {
         if state.closed {
             return Err(Errno::EPIPE);
         }
-        let mut rest = frame;
-        if !state.busy && fd.is_none() {
-            match fdpass::send_with_fd(self.sock.as_fd(), frame, None) {
-                Ok(n) if n == frame.len() => return Ok(Sent::Now),
-                Ok(n) => rest = &frame[n..],
-                Err(Errno::EAGAIN) => {}
-                Err(e) => return Err(e),
+        // A descriptor goes through the writer, which waits for its ACK.
+        let rest = match fd {
+            None => {
+                let written = self.write_if_idle(&state, frame)?;
+                if written == frame.len() {
+                    return Ok(Sent::Now);
+                }
+                &frame[written..]
             }
-        }
+            Some(_) => frame,
+        };
         let msg = Outgoing {
             bytes: rest.to_vec(),
             report_settled: fd.is_some(),
@@ -128,19 +130,30 @@ impl WriteGate {
             return;
         }
         let mut rest = bytes;
-        if !state.busy {
-            match fdpass::send_with_fd(self.sock.as_fd(), &rest, None) {
-                Ok(n) if n == rest.len() => return,
-                Ok(n) => {
-                    rest.drain(..n);
-                }
-                Err(Errno::EAGAIN) => {}
-                // The reader sees the same failure and closes the channel.
-                Err(_) => return,
+        match self.write_if_idle(&state, &rest) {
+            Ok(n) if n == rest.len() => return,
+            Ok(n) => {
+                rest.drain(..n);
             }
+            // The reader sees the same failure and closes the channel.
+            Err(_) => return,
         }
         state.busy = true;
         let _ = urgent.send(rest);
+    }
+
+    /// Write `bytes` straight to the socket if the writer task has nothing
+    /// pending, as far as the socket takes them without blocking. Returns
+    /// how many were written: 0 when busy or the socket is full.
+    fn write_if_idle(&self, state: &GateState, bytes: &[u8]) -> Result<usize, Errno> {
+        if state.busy {
+            return Ok(0);
+        }
+        match fdpass::send_with_fd(self.sock.as_fd(), bytes, None) {
+            Ok(n) => Ok(n),
+            Err(Errno::EAGAIN) => Ok(0),
+            Err(e) => Err(e),
+        }
     }
 
     /// Called by the writer task before it writes anything.
