@@ -71,9 +71,9 @@ function run(cmd, args, opts) {
 }
 
 // Runs a node script in its own process group, killed whole on timeout.
-function runNode(file, opts) {
+function runNode(file, opts, execArgv = []) {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [file], { ...opts, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...execArgv, file], { ...opts, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => { stdout += d; });
@@ -124,7 +124,7 @@ test('npm pack + install with a prebuilt binary package and no Rust toolchain, t
   assert.strictEqual(r.status, 0, r.out);
   const rootPack = packJson(r);
   const rootFiles = rootPack.files.map((f) => f.path);
-  for (const f of ['index.js', 'lib/binding.js', 'lib/platform.js', 'scripts/build.js', 'Cargo.toml', 'package.json']) {
+  for (const f of ['index.js', 'index.mjs', 'register.js', 'lib/register-hooks.mjs', 'lib/binding.js', 'lib/platform.js', 'scripts/build.js', 'Cargo.toml', 'package.json']) {
     assert.ok(rootFiles.includes(f), `root tarball lacks ${f}: ${rootFiles.join(', ')}`);
   }
   assert.deepStrictEqual(rootFiles.filter((f) => f.endsWith('.node') || f.startsWith('npm/')), [],
@@ -176,6 +176,18 @@ test('npm pack + install with a prebuilt binary package and no Rust toolchain, t
     assert.match(a.body, /^pong from worker [12]$/, detail);
   }
   assert.strictEqual(result.workersLeft, 0, detail);
+
+  // The same server left on require('node:cluster'), started with
+  // --require rust-cluster/register: the package's export resolves and the
+  // primary runs on the addon.
+  const source = fs.readFileSync(path.join(__dirname, 'fixtures', 'cluster-http.js'), 'utf8');
+  fs.writeFileSync(path.join(app, 'server-register.js'), source.replace("require('rust-cluster')", "require('node:cluster')"));
+  const reg = await runNode(path.join(app, 'server-register.js'), { cwd: app, env }, ['--require', 'rust-cluster/register']);
+  const regDetail = `exit ${reg.code} ${reg.signal}\n--- stdout\n${reg.stdout}\n--- stderr\n${reg.stderr}`;
+  assert.strictEqual(reg.code, 0, regDetail);
+  const regResult = JSON.parse(reg.stdout.trim().split('\n').pop());
+  assert.deepStrictEqual(regResult.addons, result.addons, regDetail);
+  assert.strictEqual(regResult.workersAnswering, 2, regDetail);
 });
 
 test('npm/<triple>/ packages and optionalDependencies match package.json', () => {
