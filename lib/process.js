@@ -47,14 +47,35 @@ function pipeChmodExact(uv) {
 // microtask queue before the next read's, so code that awaits one message
 // and then listens for the next does not miss it; the events after a read's
 // end wait for that microtask turn here too.
+//
+// Like libuv, which reads a stream at most 32 times before the event loop
+// moves on, we go back to the event loop (timers, other I/O) after that many
+// reads. And a new batch is taken only once this one is dispatched: what we
+// have not taken holds the worker's reader back (src/channel/backlog.rs), so
+// a worker that sends faster than this thread handles messages fills its own
+// memory, as with Node's primary, not ours.
+const READS_PER_TURN = 32;
 let pending = [];
 let next = 0;
 let waitingForMicrotasks = false;
+let readsThisTurn = 0;
+let moreWaiting = false;
 
 function collectEvents() {
+  if (next < pending.length || waitingForMicrotasks) {
+    moreWaiting = true;
+    return;
+  }
+  readsThisTurn = 0;
+  takeEvents();
+}
+
+function takeEvents() {
   const { meta, bodies } = engine.takeEvents();
-  for (let i = 0; i < bodies.length; i++) pending.push(unpackEvent(meta, i * 6, bodies[i]));
-  if (!waitingForMicrotasks) drainEvents();
+  pending = new Array(bodies.length);
+  for (let i = 0; i < bodies.length; i++) pending[i] = unpackEvent(meta, i * 6, bodies[i]);
+  next = 0;
+  drainEvents();
 }
 
 // takeEvents() packs six numbers per event (src/lib.rs, EventBatch).
@@ -88,17 +109,34 @@ function drainEvents() {
       // Messages are emitted on the next tick; let that tick and the
       // microtasks it starts run before dispatching the following read.
       waitingForMicrotasks = true;
-      process.nextTick(() => queueMicrotask(resumeEvents));
+      if (++readsThisTurn < READS_PER_TURN) process.nextTick(() => queueMicrotask(resumeEvents));
+      else setImmediate(resumeOnNextTurn);
       return;
     }
   }
   pending = [];
   next = 0;
+  if (moreWaiting) {
+    // The next batch starts a new read too.
+    waitingForMicrotasks = true;
+    if (++readsThisTurn < READS_PER_TURN) process.nextTick(() => queueMicrotask(resumeEvents));
+    else setImmediate(resumeOnNextTurn);
+  }
 }
 
 function resumeEvents() {
   waitingForMicrotasks = false;
-  drainEvents();
+  if (next < pending.length) {
+    drainEvents();
+  } else if (moreWaiting) {
+    moreWaiting = false;
+    takeEvents();
+  }
+}
+
+function resumeOnNextTurn() {
+  readsThisTurn = 0;
+  resumeEvents();
 }
 
 function dispatch(event) {

@@ -23,6 +23,7 @@ use tokio::sync::mpsc;
 
 use channel::framing::Mode;
 use channel::gate::{Sent, WriteGate};
+use channel::JsFrame;
 use primary::{Command, Event, EventSink};
 use scheduler::Policy;
 use stats::ConnectionStats;
@@ -73,19 +74,22 @@ impl BatchBuilder {
             [kind as i32, worker as i32, flags, fd, ticket as i32, errno]
         };
         let (row, body) = match event {
-            Event::Message {
-                worker,
-                payload,
-                fd,
-                internal,
-                text,
-            } => {
+            Event::Message { worker, frame } => {
+                let JsFrame {
+                    raw,
+                    fd,
+                    internal,
+                    text,
+                    credit,
+                } = frame;
+                // JS has the message now: it no longer holds the reader back.
+                drop(credit);
                 let body = match text {
-                    true => match String::from_utf8(payload) {
+                    true => match String::from_utf8(raw) {
                         Ok(text) => Either::A(text),
                         Err(e) => Either::B(e.into_bytes().into()),
                     },
-                    false => Either::B(payload.into()),
+                    false => Either::B(raw.into()),
                 };
                 let fd = fd.map_or(-1, IntoRawFd::into_raw_fd);
                 let flags = if internal { FLAG_INTERNAL } else { 0 };

@@ -17,10 +17,11 @@ use tokio::io::unix::AsyncFd;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use crate::channel::backlog::Backlog;
 use crate::channel::framing::Mode;
 use crate::channel::gate::WriteGate;
 use crate::channel::v8::Value;
-use crate::channel::{Channel, ChannelEvents, Outgoing, WriterItem};
+use crate::channel::{Channel, ChannelEvents, JsFrame, Outgoing, WriterItem};
 use crate::protocol::{self, number, string};
 use crate::registry::{Registry, WorkerEntry};
 use crate::scheduler::least_conn::LeastConn;
@@ -35,14 +36,7 @@ use crate::stats::ConnectionStats;
 pub enum Event {
     /// A frame for JS: user data (`internal: false`, maybe wrapped in
     /// `NODE_HANDLE` with `fd`), or a lifecycle message (`internal: true`).
-    Message {
-        worker: u32,
-        payload: Vec<u8>,
-        fd: Option<OwnedFd>,
-        internal: bool,
-        /// A json line (UTF-8 text) rather than a V8 payload.
-        text: bool,
-    },
+    Message { worker: u32, frame: JsFrame },
     /// A message sent with a ticket could not be written (OS errno).
     WriteFailed {
         worker: u32,
@@ -530,11 +524,23 @@ impl Engine {
         })
     }
 
-    fn is_json(&self, worker: u32) -> bool {
-        let st = self.state.borrow();
-        st.workers
-            .get(worker)
-            .is_none_or(|entry| entry.mode == Mode::Json)
+    /// A lifecycle or supervisor message for JS (`online`, `listening`...),
+    /// counted in the worker's backlog like any other.
+    fn internal_to_js(&self, worker: u32, raw: Vec<u8>) {
+        let (credit, text) = match self.state.borrow().workers.get(worker) {
+            Some(entry) => (entry.channel.credit(raw.len()), entry.mode == Mode::Json),
+            None => (Arc::new(Backlog::default()).credit(raw.len()), true),
+        };
+        self.message(
+            worker,
+            JsFrame {
+                raw,
+                fd: None,
+                internal: true,
+                text,
+                credit,
+            },
+        );
     }
 
     fn settle_newconn(&self, seq: u64, accepted: bool) -> bool {
@@ -720,7 +726,8 @@ impl State {
         stuck.sort_unstable();
         stuck.dedup();
         stuck.retain(|&w| match self.workers.get_mut(w) {
-            Some(entry) if !entry.reported_unresponsive => {
+            // A worker whose reader waits for JS may have answered already.
+            Some(entry) if !entry.reported_unresponsive && !entry.channel.is_backlogged() => {
                 entry.reported_unresponsive = true;
                 true
             }
@@ -956,7 +963,7 @@ impl ChannelEvents for Engine {
                         st.ask_to_count(worker);
                     }
                 }
-                self.message(worker, raw, None, true, self.is_json(worker));
+                self.internal_to_js(worker, raw);
             }
             Some("exitedAfterDisconnect") => {
                 {
@@ -967,16 +974,16 @@ impl ChannelEvents for Engine {
                     let ack = msg.get("seq").cloned().unwrap_or(Value::Undefined);
                     st.send_cluster(worker, vec![("ack".into(), ack)]);
                 }
-                self.message(worker, raw, None, true, self.is_json(worker));
+                self.internal_to_js(worker, raw);
             }
-            _ => self.message(worker, raw, None, true, self.is_json(worker)),
+            _ => self.internal_to_js(worker, raw),
         }
     }
 
     fn agent_message(&self, worker: u32, msg: Value, raw: Vec<u8>) {
         if msg.get("act").and_then(Value::as_str) != Some("conns") {
             // The supervisor's (lib/supervisor/): heartbeat answers.
-            self.message(worker, raw, None, true, self.is_json(worker));
+            self.internal_to_js(worker, raw);
             return;
         }
         let Some(closed) = msg.get("closed").and_then(Value::as_f64) else {
@@ -997,15 +1004,9 @@ impl ChannelEvents for Engine {
         }
     }
 
-    fn message(&self, worker: u32, raw: Vec<u8>, fd: Option<OwnedFd>, internal: bool, text: bool) {
+    fn message(&self, worker: u32, frame: JsFrame) {
         self.message_in_read.set(true);
-        self.sink.emit(Event::Message {
-            worker,
-            payload: raw,
-            fd,
-            internal,
-            text,
-        });
+        self.sink.emit(Event::Message { worker, frame });
     }
 
     fn handle_settled(&self, worker: u32) {

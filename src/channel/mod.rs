@@ -3,6 +3,7 @@
 //! that sends in order and, like Node's `_handleQueue`, holds every later
 //! message back until the worker acknowledges a passed descriptor.
 
+pub mod backlog;
 pub mod fdpass;
 pub mod framing;
 pub mod gate;
@@ -20,6 +21,7 @@ use tokio::io::unix::AsyncFd;
 use tokio::sync::mpsc;
 
 use crate::protocol::{self, Incoming};
+use backlog::{Backlog, Credit};
 use framing::{Decoder, Mode};
 use gate::WriteGate;
 
@@ -64,7 +66,8 @@ pub trait ChannelEvents {
     fn agent_message(&self, worker: u32, msg: v8::Value, raw: Vec<u8>);
     /// Anything else for JS: user data, or other internal messages, with the
     /// descriptor that came with it. `text` when the frame is a json line.
-    fn message(&self, worker: u32, raw: Vec<u8>, fd: Option<OwnedFd>, internal: bool, text: bool);
+    /// `credit` counts the frame in the worker's backlog until JS takes it.
+    fn message(&self, worker: u32, frame: JsFrame);
     /// Every frame of one read has been dispatched.
     fn read_done(&self, worker: u32);
     /// A descriptor sent with `report_settled` was acknowledged (or given up
@@ -76,10 +79,22 @@ pub trait ChannelEvents {
     fn closed(&self, worker: u32, error: Option<String>);
 }
 
+/// A frame on its way to JS.
+pub struct JsFrame {
+    pub raw: Vec<u8>,
+    pub fd: Option<OwnedFd>,
+    pub internal: bool,
+    /// A json line (UTF-8 text) rather than a V8 payload.
+    pub text: bool,
+    /// Counts the frame in the worker's backlog until JS takes it.
+    pub credit: Credit,
+}
+
 /// The primary's end of one worker's channel.
 pub struct Channel {
     gate: Arc<WriteGate>,
     open: Rc<Cell<bool>>,
+    backlog: Arc<Backlog>,
 }
 
 impl Channel {
@@ -98,6 +113,7 @@ impl Channel {
         let (urgent_tx, urgent_rx) = mpsc::unbounded_channel();
         let (ack_tx, ack_rx) = mpsc::unbounded_channel();
         let open = Rc::new(Cell::new(true));
+        let backlog = Arc::new(Backlog::default());
 
         let writer = Writer {
             worker,
@@ -121,10 +137,15 @@ impl Channel {
             events,
             open: open.clone(),
             gate: gate.clone(),
+            backlog: backlog.clone(),
         };
         tokio::task::spawn_local(reader.run());
 
-        Ok(Channel { gate, open })
+        Ok(Channel {
+            gate,
+            open,
+            backlog,
+        })
     }
 
     /// Queue a message. Returns it back if the writer has stopped.
@@ -142,6 +163,16 @@ impl Channel {
 
     pub fn is_open(&self) -> bool {
         self.open.get()
+    }
+
+    /// Count a frame the owner passes on to JS in this channel's backlog.
+    pub fn credit(&self, bytes: usize) -> Credit {
+        self.backlog.credit(bytes)
+    }
+
+    /// The reader has stopped until JS takes what it read (see backlog.rs).
+    pub fn is_backlogged(&self) -> bool {
+        self.backlog.is_over()
     }
 }
 
@@ -273,6 +304,7 @@ struct Reader {
     events: Rc<dyn ChannelEvents>,
     open: Rc<Cell<bool>>,
     gate: Arc<WriteGate>,
+    backlog: Arc<Backlog>,
 }
 
 impl Reader {
@@ -329,12 +361,28 @@ impl Reader {
                 self.dispatch(frame);
             }
             self.events.read_done(self.worker);
+            self.backlog.wait_room().await;
         }
     }
 
     /// Json frames go to JS as strings, ready for `JSON.parse`.
     fn text(&self) -> bool {
         self.mode == Mode::Json
+    }
+
+    fn to_js(&self, raw: Vec<u8>, fd: Option<OwnedFd>, internal: bool) {
+        let credit = self.backlog.credit(raw.len());
+        let text = self.text();
+        self.events.message(
+            self.worker,
+            JsFrame {
+                raw,
+                fd,
+                internal,
+                text,
+                credit,
+            },
+        );
     }
 
     fn dispatch(&mut self, frame: Vec<u8>) {
@@ -353,8 +401,7 @@ impl Reader {
                 self.gate
                     .reply_now(protocol::encode(self.mode, &reply), &self.urgent);
                 if fd.is_some() {
-                    self.events
-                        .message(self.worker, frame, fd, false, self.text());
+                    self.to_js(frame, fd, false);
                 }
             }
             Incoming::NewconnReply { ack, accepted } => {
@@ -362,13 +409,8 @@ impl Reader {
             }
             Incoming::Cluster(value) => self.events.cluster_message(self.worker, value, frame),
             Incoming::Agent(value) => self.events.agent_message(self.worker, value, frame),
-            Incoming::OtherInternal => {
-                self.events
-                    .message(self.worker, frame, None, true, self.text())
-            }
-            Incoming::User => self
-                .events
-                .message(self.worker, frame, None, false, self.text()),
+            Incoming::OtherInternal => self.to_js(frame, None, true),
+            Incoming::User => self.to_js(frame, None, false),
         }
     }
 }
