@@ -62,12 +62,16 @@ let readsThisTurn = 0;
 let moreWaiting = false;
 
 function collectEvents() {
-  if (next < pending.length || waitingForMicrotasks) {
-    moreWaiting = true;
-    return;
-  }
   readsThisTurn = 0;
-  takeEvents();
+  if (waitingForMicrotasks) {
+    moreWaiting = true;
+  } else if (next < pending.length) {
+    // A dispatch threw and cut the last drain short: go on with it first.
+    moreWaiting = true;
+    drainEvents();
+  } else {
+    takeEvents();
+  }
 }
 
 function takeEvents() {
