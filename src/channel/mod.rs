@@ -65,8 +65,7 @@ pub trait ChannelEvents {
     /// answers) go on to JS as internal messages; `raw` is the frame.
     fn agent_message(&self, worker: u32, msg: v8::Value, raw: Vec<u8>);
     /// Anything else for JS: user data, or other internal messages, with the
-    /// descriptor that came with it. `text` when the frame is a json line.
-    /// `credit` counts the frame in the worker's backlog until JS takes it.
+    /// descriptor that came with it.
     fn message(&self, worker: u32, frame: JsFrame);
     /// Every frame of one read has been dispatched.
     fn read_done(&self, worker: u32);
