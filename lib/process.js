@@ -172,6 +172,9 @@ class Channel {
     this.queuedBehindHandle = null;
     // Events that came behind a message with a handle (holdAfterHandle).
     this.held = null;
+    // Messages that came while the child had no 'message' listener, as
+    // `kPendingMessages` of Node's channel: delivered once one is added.
+    this.pendingMessages = [];
     // Connections passed with their server's key, either way.
     this.sockets = new SocketLists(child, (message, swallowErrors) =>
       this.send(message, undefined, { swallowErrors }, undefined));
@@ -181,6 +184,7 @@ class Channel {
     this.keepsAlive = false;
     this.updateKeepAlive();
     this.install();
+    this.flushPendingOnNewListener();
     this.orderExitAfterChannel();
   }
 
@@ -361,8 +365,32 @@ class Channel {
 
   deliver(message, handle, internal) {
     if (!this.open) return;
+    process.nextTick(() => this.emitMessage(internal ? 'internalMessage' : 'message', message, handle));
+  }
+
+  // `emit` of Node's setupChannel.
+  emitMessage(event, message, handle) {
     const child = this.child;
-    process.nextTick(() => child.emit(internal ? 'internalMessage' : 'message', message, handle));
+    if (event === 'internalMessage' || child.listenerCount('message')) {
+      child.emit(event, message, handle);
+    } else {
+      this.pendingMessages.push([event, message, handle]);
+    }
+  }
+
+  // Node's setupChannel delivers the messages that waited for a 'message'
+  // listener on the tick after one is added.
+  flushPendingOnNewListener() {
+    const child = this.child;
+    child.on('newListener', () => {
+      process.nextTick(() => {
+        if (!this.open || !child.listenerCount('message')) return;
+        const messages = this.pendingMessages;
+        if (!messages.length) return;
+        this.pendingMessages = [];
+        for (let i = 0; i < messages.length; i++) child.emit(...messages[i]);
+      });
+    });
   }
 
   onWriteFailed({ errno }) {

@@ -52,3 +52,14 @@ describe('parity/messages', { concurrency: CONCURRENCY }, () => {
     });
   }
 });
+
+describe('parity/messages: no listener', () => {
+  test('messages wait for a \'message\' listener on worker.process', { timeout: 60000 }, async (t) => {
+    const check = (r) => {
+      assert.deepEqual(r.events.map((e) => e.ev), [
+        'sent', 'listener added', 'message', 'message', 'next tick', 'message', 'exit']);
+      assert.deepEqual(r.events.filter((e) => e.ev === 'message').map((e) => e.m), ['one', { two: 2 }, 'last']);
+    };
+    await compareImpls(t, 'parity-pending-messages.js', { check });
+  });
+});
