@@ -645,17 +645,17 @@ impl State {
 
     /// Hand out every connection of `key` that can go now.
     fn pump(&mut self, key: &Rc<str>) {
-        let mut handoffs = Vec::new();
-        if let Some(sched) = self.handles.get_mut(key).and_then(Handle::scheduler) {
-            let workers = &self.workers;
-            let loads = |w: u32| workers.get(w).and_then(|e| e.counters.open());
-            while let Some(next) = sched.next(&loads) {
-                handoffs.push(next);
-            }
-        }
-        for (worker, conn) in handoffs {
+        while let Some((worker, conn)) = self.next_handoff(key) {
             self.send_newconn(key, worker, conn);
         }
+    }
+
+    /// The handle's scheduler's next (worker, connection), if any.
+    fn next_handoff(&mut self, key: &Rc<str>) -> Option<(u32, Accepted)> {
+        let sched = self.handles.get_mut(key).and_then(Handle::scheduler)?;
+        let workers = &self.workers;
+        let loads = |w: u32| workers.get(w).and_then(|e| e.counters.open());
+        sched.next(&loads)
     }
 
     fn send_newconn(&mut self, key: &Rc<str>, worker: u32, conn: Accepted) {
