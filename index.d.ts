@@ -173,6 +173,17 @@ declare namespace cluster {
      * `cluster.schedulingPolicy`).
      */
     schedulingPolicy?: number | undefined;
+    /**
+     * rust-cluster: the largest message a worker may send, in bytes
+     * (default 2^29 - 24, V8's longest string). A worker that sends more is
+     * disconnected with an `'error'` (`ERR_IPC_CHANNEL_PROTOCOL`).
+     */
+    maxMessageSize?: number | undefined;
+    /**
+     * rust-cluster: milliseconds a worker may sit on a handed connection
+     * without answering before it is killed (default 0: never).
+     */
+    handoffTimeout?: number | undefined;
   }
 
   /** Where a worker is listening, as reported by the 'listening' events. */

@@ -487,7 +487,9 @@ function checkNullBytes(list, name) {
   });
 }
 
-const DEFAULT_MAX_MESSAGE_SIZE = 64 * 1024 * 1024;
+// The longest string V8 holds: every json message Node's own primary could
+// take fits (src/channel/framing.rs, DEFAULT_MAX_MESSAGE_BYTES).
+const DEFAULT_MAX_MESSAGE_SIZE = 2 ** 29 - 24;
 
 function validateUint32(value, name, min) {
   if (typeof value !== 'number') throw errors.invalidArgType(name, 'number', value);

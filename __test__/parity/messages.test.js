@@ -63,3 +63,16 @@ describe('parity/messages: no listener', () => {
     await compareImpls(t, 'parity-pending-messages.js', { check });
   });
 });
+
+describe('parity/messages: large', () => {
+  for (const ser of ['json', 'advanced']) {
+    test(`an 80 MiB message each way (${ser})`, { timeout: 60000 }, async (t) => {
+      const check = (r) => assert.deepEqual(r.events, [
+        { ev: 'primary got', length: 80 * 1024 * 1024, intact: true },
+        { ev: 'worker got back', length: 80 * 1024 * 1024, last: 'y' },
+        { ev: 'exit', code: 0, signal: null },
+      ]);
+      await compareImpls(t, 'parity-large-message.js', { env: { SER: ser }, check });
+    });
+  }
+});

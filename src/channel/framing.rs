@@ -8,9 +8,11 @@
 
 use std::fmt;
 
-/// Default limit on one message, in bytes: generous enough for any legitimate
-/// payload, small enough that a runaway worker cannot exhaust the primary.
-pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 64 << 20;
+/// Default limit on one message, in bytes: the longest string V8 holds
+/// (2^29 - 24), so any json message Node's own primary could take fits, while
+/// a runaway worker costs the primary bounded memory (Node's primary grows
+/// until the string limit throws). lib/process.js has the same default.
+pub const DEFAULT_MAX_MESSAGE_BYTES: usize = (1 << 29) - 24;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {

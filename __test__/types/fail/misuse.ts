@@ -13,6 +13,7 @@ cluster.setupPrimary({ serialization: 'xml' }); // expect-error: not 'json' | 'a
 cluster.setupPrimary({ exe: 'worker.js' }); // expect-error: unknown setting
 cluster.setupPrimary({ args: 'one-string' }); // expect-error: args is an array
 cluster.setupPrimary({ silent: 'yes' }); // expect-error: silent is a boolean
+cluster.setupPrimary({ maxMessageSize: '1MB' }); // expect-error: a number of bytes
 const settings: ClusterSettings = { uid: '1000' }; // expect-error: uid is a number
 cluster.schedulingPolicy = 'rr'; // expect-error: a number
 cluster.disconnect(42); // expect-error: the callback is a function

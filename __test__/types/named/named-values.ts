@@ -35,7 +35,7 @@ const s: ClusterSettings = settings;
 const ser: SerializationType = 'advanced';
 console.log(flags, policy, s, ser);
 const added: number[] = [SCHED_REUSEPORT, SCHED_LEASTCONN, SCHED_STICKY];
-const withPolicy: ClusterSettings = { exec: 'worker.js', schedulingPolicy: SCHED_LEASTCONN };
+const withPolicy: ClusterSettings = { exec: 'worker.js', schedulingPolicy: SCHED_LEASTCONN, maxMessageSize: 1 << 20, handoffTimeout: 5000 };
 console.log(added, withPolicy);
 
 if (isPrimary) {
