@@ -5,6 +5,7 @@
 // `disconnect` and the `message` / `internalMessage` / `disconnect` events
 // are supplied here, with the semantics of Node's setupChannel.
 const { spawn } = require('node:child_process');
+const { EventEmitter } = require('node:events');
 const fs = require('node:fs');
 const util = require('node:util');
 const binding = require('./binding');
@@ -161,6 +162,41 @@ function writeError(osErrno) {
   return ex;
 }
 
+// subprocess.channel, like Node's Control: an EventEmitter whose unref()
+// lets the primary exit with this worker's channel open and whose ref()
+// undoes it. The descriptor is served by Rust, so `fd` is undefined.
+class Control extends EventEmitter {
+  #channel;
+
+  constructor(channel) {
+    super();
+    this.#channel = channel;
+  }
+
+  ref() {
+    this.#channel.refed = true;
+    this.#channel.updateKeepAlive();
+  }
+
+  unref() {
+    this.#channel.refed = false;
+    this.#channel.updateKeepAlive();
+  }
+
+  get fd() {
+    return undefined;
+  }
+}
+
+// subprocess._channel, deprecated as in Node (DEP0129).
+const channelDeprecationMsg = '_channel is deprecated. Use ChildProcess.channel instead.';
+const deprecatedChannelGetter = util.deprecate(function get() {
+  return this.channel;
+}, channelDeprecationMsg, 'DEP0129');
+const deprecatedChannelSetter = util.deprecate(function set(value) {
+  this.channel = value;
+}, channelDeprecationMsg, 'DEP0129');
+
 class Channel {
   constructor(id, child, mode) {
     this.id = id;
@@ -225,18 +261,14 @@ class Channel {
     const channel = this;
     const child = this.child;
     child.connected = true;
-    // subprocess.channel: unref() lets the primary exit with this worker's
-    // channel open, ref() undoes it.
-    child.channel = {
-      ref() {
-        channel.refed = true;
-        channel.updateKeepAlive();
-      },
-      unref() {
-        channel.refed = false;
-        channel.updateKeepAlive();
-      },
-    };
+    child.channel = new Control(channel);
+    Object.defineProperty(child, '_channel', {
+      __proto__: null,
+      get: deprecatedChannelGetter,
+      set: deprecatedChannelSetter,
+      configurable: true,
+      enumerable: false,
+    });
 
     child.send = function send(message, handle, options, callback) {
       if (typeof handle === 'function') {

@@ -96,3 +96,8 @@ describe('parity/lifecycle', { concurrency: CONCURRENCY }, () => {
       });
   }
 });
+
+test('worker.process.channel: an EventEmitter with ref/unref/fd, _channel deprecated, null when gone', { timeout: 60000 }, async (t) => {
+  const check = (r) => assert.ok(r.events.some((e) => e.ev === 'warning' && e.code === 'DEP0129'), 'DEP0129 warned');
+  await compareImpls(t, 'parity-channel-object.js', { check });
+});
