@@ -208,6 +208,9 @@ class Channel {
     this.queuedBehindHandle = null;
     // Events that came behind a message with a handle (holdAfterHandle).
     this.held = null;
+    // disconnect() waits for a passed handle's ACK (detach).
+    this.detachAfterHandle = false;
+    this.disconnectEmitted = false;
     // Messages that came while the child had no 'message' listener, as
     // `kPendingMessages` of Node's channel: delivered once one is added.
     this.pendingMessages = [];
@@ -298,6 +301,9 @@ class Channel {
       }
       this.connected = false;
       getEngine().closeChannel(channel.id);
+      // Node disconnects once no passed handle awaits its ACK.
+      if (channel.queuedBehindHandle === null) channel.detach();
+      else channel.detachAfterHandle = true;
     };
   }
 
@@ -352,12 +358,34 @@ class Channel {
       case 'unresponsive': return this.onUnresponsive();
       case 'handleSettled':
         this.queuedBehindHandle = null;
+        if (this.detachAfterHandle) this.detach();
         return undefined;
       default:
     }
   }
 
+  // Node's _disconnect: from `disconnect()` on, the channel is gone for
+  // this process (`channel` null, nothing more read is emitted) and
+  // 'disconnect' comes on the next tick. Rust still writes out what was
+  // sent before, then closes the socket (onClosed).
+  detach() {
+    this.detachAfterHandle = false;
+    this.open = false;
+    this.child.channel = null;
+    process.nextTick(() => this.emitDisconnect());
+  }
+
+  emitDisconnect() {
+    if (this.disconnectEmitted) return;
+    this.disconnectEmitted = true;
+    this.child.emit('disconnect');
+  }
+
   onMessage({ payload, text, fd, internal }) {
+    if (!this.open) {
+      if (fd != null) fs.closeSync(fd);
+      return;
+    }
     let message;
     try {
       message = this.codec.decode(text ?? payload);
@@ -468,7 +496,7 @@ class Channel {
       child.connected = false;
       child.channel = null;
       if (error && wasConnected) this.reportProtocolError(errors.channelProtocol(error));
-      child.emit('disconnect');
+      this.emitDisconnect();
       // An exit that waited for this comes as its own callback, as the
       // process handle's would: after what 'disconnect' started (microtasks
       // included).

@@ -101,3 +101,14 @@ test('worker.process.channel: an EventEmitter with ref/unref/fd, _channel deprec
   const check = (r) => assert.ok(r.events.some((e) => e.ev === 'warning' && e.code === 'DEP0129'), 'DEP0129 warned');
   await compareImpls(t, 'parity-channel-object.js', { check });
 });
+
+test('worker.process.disconnect() from the primary: channel gone at once, \'disconnect\' on the next tick', { timeout: 60000 }, async (t) => {
+  const check = (r) => {
+    const primary = primaryEvents(r.events).map((e) => e.ev);
+    assert.deepEqual(primary.slice(0, 3), ['after disconnect()', 'disconnect', 'send callback']);
+  };
+  await compareImpls(t, 'parity-process-disconnect.js', { check }, (r) => ({
+    primary: primaryEvents(r.events),
+    worker: workerEvents(r.events),
+  }));
+});
