@@ -4,7 +4,7 @@
 // channel is served by the Rust engine, so `send`, `connected`,
 // `disconnect` and the `message` / `internalMessage` / `disconnect` events
 // are supplied here, with the semantics of Node's setupChannel.
-const { spawn } = require('node:child_process');
+const { ChildProcess, spawn } = require('node:child_process');
 const { EventEmitter } = require('node:events');
 const fs = require('node:fs');
 const util = require('node:util');
@@ -573,6 +573,27 @@ function extensionSettings(settings) {
  * `child_process.fork(exec, args, options)` as cluster calls it, with the
  * IPC channel served by Rust instead of libuv.
  */
+// A worker whose channel cannot be made (EMFILE, ENFILE: the descriptor
+// table is full) fails as Node's spawn does when uv_spawn hits those: no
+// process, stdio or channel; on the next tick an 'error' (`spawn <file>
+// EMFILE`) and 'close' with the negative errno as exit code, and no 'exit'.
+function failedSpawn(args, errno) {
+  const file = process.execPath;
+  const child = new ChildProcess();
+  child._handle = null;
+  child.spawnfile = file;
+  child.spawnargs = [file, ...args];
+  const code = util.getSystemErrorName(-errno);
+  const err = new Error(`spawn ${file} ${code}`);
+  Object.assign(err, { errno: -errno, code, syscall: `spawn ${file}`, path: file, spawnargs: args });
+  process.nextTick(() => {
+    child.exitCode = -errno;
+    child.emit('error', err);
+    child.emit('close', child.exitCode, child.signalCode);
+  });
+  return child;
+}
+
 function forkWorker(id, settings, env, execArgv) {
   const modulePath = validatePath(settings.exec, 'modulePath');
   let args = settings.args;
@@ -586,6 +607,7 @@ function forkWorker(id, settings, env, execArgv) {
   const { maxMessageSize, handoffTimeout } = extensionSettings(settings);
   getEngine().setHandoffTimeout(handoffTimeout);
   const childFd = getEngine().openChannel(id, mode === 'advanced', maxMessageSize);
+  if (childFd < 0) return failedSpawn([...execArgv, modulePath, ...args], -childFd);
   stdio[index] = childFd;
   let child;
   try {
@@ -601,6 +623,13 @@ function forkWorker(id, settings, env, execArgv) {
     });
   } finally {
     fs.closeSync(childFd);
+  }
+  if (child.stdio === undefined) {
+    // uv_spawn hit EMFILE or ENFILE: Node's spawn stops before stdio and
+    // channel, and reports it on the next tick. The channel goes unused.
+    getEngine().closeChannel(id);
+    getEngine().releaseChannel(id);
+    return child;
   }
   new Channel(id, child, mode); // eslint-disable-line no-new
   child.once('exit', () => getEngine().workerExited(id));

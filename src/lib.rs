@@ -265,23 +265,29 @@ impl Primary {
     }
 
     /// Create a worker's channel. Returns the child's end, for the spawn
-    /// stdio array; the caller closes it once the child is spawned.
+    /// stdio array (the caller closes it once the child is spawned), or
+    /// -errno when the socket pair cannot be made (EMFILE: the descriptor
+    /// table is full), which JS reports as Node reports a failed spawn.
     #[napi]
     pub fn open_channel(&self, worker: u32, advanced: bool, max_message_bytes: u32) -> Result<i32> {
-        let (ours, theirs) = socketpair(
+        let pair = socketpair(
             AddressFamily::Unix,
             SockType::Stream,
             None,
             SockFlag::SOCK_CLOEXEC,
-        )
-        .map_err(|e| Error::from_reason(format!("socketpair: {e}")))?;
-        nix::fcntl::fcntl(
+        );
+        let (ours, theirs) = match pair {
+            Ok(pair) => pair,
+            Err(errno) => return Ok(-(errno as i32)),
+        };
+        if let Err(errno) = nix::fcntl::fcntl(
             &ours,
             nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
-        )
-        .map_err(|e| Error::from_reason(format!("fcntl: {e}")))?;
-        let (gate, queue) = WriteGate::new(&ours)
-            .map_err(|e| Error::from_reason(format!("cannot share the channel: {e}")))?;
+        ) {
+            return Ok(-(errno as i32));
+        }
+        let ours = Arc::new(ours);
+        let (gate, queue) = WriteGate::new(ours.clone());
         if let Ok(mut gates) = self.gates.lock() {
             gates.insert(worker, gate.clone());
         }

@@ -66,7 +66,7 @@ pub trait EventSink {
 pub enum Command {
     Open {
         worker: u32,
-        sock: OwnedFd,
+        sock: Arc<OwnedFd>,
         mode: Mode,
         /// The largest message the worker may send.
         max_message: usize,
@@ -344,7 +344,7 @@ impl Engine {
     fn open(
         self: &Rc<Self>,
         worker: u32,
-        sock: OwnedFd,
+        sock: Arc<OwnedFd>,
         mode: Mode,
         max_message: usize,
         gate: Arc<WriteGate>,

@@ -9,7 +9,6 @@
 //! decides who writes; whoever holds it while writing finishes a whole
 //! frame, or hands the rest to the queue, before letting go.
 
-use std::io;
 use std::os::fd::{AsFd, OwnedFd};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -29,8 +28,10 @@ struct GateState {
 }
 
 pub struct WriteGate {
-    /// Our own descriptor for the channel socket, for writes from JS.
-    sock: OwnedFd,
+    /// The channel socket, shared with the channel's reader and writer, for
+    /// writes from JS. Shared, not duplicated: one descriptor per worker, as
+    /// in Node's primary.
+    sock: Arc<OwnedFd>,
     queue: mpsc::UnboundedSender<WriterItem>,
     state: Mutex<GateState>,
     /// Bytes of user messages queued but not yet written, for `send()`'s
@@ -49,17 +50,15 @@ pub enum Sent {
 impl WriteGate {
     /// A gate for the channel socket `sock`, and the queue its writer task
     /// serves.
-    pub fn new(
-        sock: &OwnedFd,
-    ) -> io::Result<(Arc<WriteGate>, mpsc::UnboundedReceiver<WriterItem>)> {
+    pub fn new(sock: Arc<OwnedFd>) -> (Arc<WriteGate>, mpsc::UnboundedReceiver<WriterItem>) {
         let (queue, receiver) = mpsc::unbounded_channel();
         let gate = WriteGate {
-            sock: sock.try_clone()?,
+            sock,
             queue,
             state: Mutex::new(GateState::default()),
             queued: AtomicUsize::new(0),
         };
-        Ok((Arc::new(gate), receiver))
+        (Arc::new(gate), receiver)
     }
 
     fn lock(&self) -> MutexGuard<'_, GateState> {

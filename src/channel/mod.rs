@@ -101,7 +101,7 @@ impl Channel {
     /// `gate` and `queue` come from `WriteGate::new` for this socket.
     pub fn spawn(
         worker: u32,
-        sock: OwnedFd,
+        sock: Arc<OwnedFd>,
         mode: Mode,
         max_message: usize,
         gate: Arc<WriteGate>,
@@ -177,7 +177,7 @@ impl Channel {
 
 struct Writer {
     worker: u32,
-    io: Rc<AsyncFd<OwnedFd>>,
+    io: Rc<AsyncFd<Arc<OwnedFd>>>,
     queue: mpsc::UnboundedReceiver<WriterItem>,
     urgent: mpsc::UnboundedReceiver<Vec<u8>>,
     acks: mpsc::UnboundedReceiver<bool>,
@@ -271,7 +271,7 @@ impl Writer {
 }
 
 async fn write_all(
-    io: &AsyncFd<OwnedFd>,
+    io: &AsyncFd<Arc<OwnedFd>>,
     bytes: &[u8],
     fd: Option<&Arc<OwnedFd>>,
 ) -> io::Result<()> {
@@ -294,7 +294,7 @@ async fn write_all(
 
 struct Reader {
     worker: u32,
-    io: Rc<AsyncFd<OwnedFd>>,
+    io: Rc<AsyncFd<Arc<OwnedFd>>>,
     mode: Mode,
     decoder: Decoder,
     fds: VecDeque<OwnedFd>,
@@ -311,8 +311,9 @@ impl Reader {
         let error = self.read_loop().await.err();
         self.open.set(false);
         self.gate.close();
-        // The gate holds a second descriptor for this socket: shut it down
-        // so the worker sees the channel end whatever ended it here.
+        // The gate shares this socket and keeps it open until it goes too:
+        // shut it down so the worker sees the channel end whatever ended it
+        // here.
         let _ = shutdown(
             std::os::fd::AsRawFd::as_raw_fd(self.io.get_ref()),
             Shutdown::Both,
@@ -456,7 +457,7 @@ mod tests {
             .build()
             .expect("runtime");
         runtime.block_on(async move {
-            let io = fdpass::register(ours).expect("register");
+            let io = fdpass::register(Arc::new(ours)).expect("register");
             let write = write_all(&io, &message, None);
             tokio::time::timeout(std::time::Duration::from_secs(30), write)
                 .await
