@@ -190,11 +190,13 @@ fn closed_error() -> Error {
     )
 }
 
+// Every method is `catch_unwind`: a panic in a call from JS comes back as a
+// JS exception instead of unwinding into Node (which would abort it).
 #[napi]
 impl Primary {
     /// Start the I/O thread. `onEvents` is called when events are waiting;
     /// it collects them, in order, with `takeEvents()`.
-    #[napi(constructor)]
+    #[napi(constructor, catch_unwind)]
     pub fn new(on_events: Function<'_, (), ()>) -> Result<Self> {
         let callback = Arc::new(
             on_events
@@ -241,7 +243,7 @@ impl Primary {
     }
 
     /// Every event waiting, oldest first.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn take_events(&self) -> EventBatch {
         let taken = match self.events.lock() {
             Ok(mut queue) => std::mem::take(&mut *queue),
@@ -268,7 +270,7 @@ impl Primary {
     /// stdio array (the caller closes it once the child is spawned), or
     /// -errno when the socket pair cannot be made (EMFILE: the descriptor
     /// table is full), which JS reports as Node reports a failed spawn.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn open_channel(&self, worker: u32, advanced: bool, max_message_bytes: u32) -> Result<i32> {
         let pair = socketpair(
             AddressFamily::Unix,
@@ -311,7 +313,7 @@ impl Primary {
     /// message on an idle channel is written before this returns. Returns 1
     /// when the worker keeps up, 0 when it is far behind (`send()` returns
     /// false), or a negative errno when the channel is gone.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn send(
         &self,
         worker: u32,
@@ -331,19 +333,19 @@ impl Primary {
     }
 
     /// `worker.disconnect()`: tell the worker, and stop giving it connections.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn disconnect_worker(&self, worker: u32) -> Result<()> {
         self.command(Command::Disconnect { worker })
     }
 
     /// `worker.process.disconnect()`: close the channel once flushed.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn close_channel(&self, worker: u32) -> Result<()> {
         self.command(Command::CloseChannel { worker })
     }
 
     /// JS is done with a worker's channel (it has closed).
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn release_channel(&self, worker: u32) {
         if let Ok(mut gates) = self.gates.lock() {
             gates.remove(&worker);
@@ -351,14 +353,14 @@ impl Primary {
     }
 
     /// The worker's process exited.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn worker_exited(&self, worker: u32) -> Result<()> {
         self.command(Command::Exited { worker })
     }
 
     /// `cluster.SCHED_NONE` (1), `SCHED_RR` (2), `SCHED_REUSEPORT` (3),
     /// `SCHED_LEASTCONN` (4) or `SCHED_STICKY` (5).
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn set_scheduling_policy(&self, policy: u32) -> Result<()> {
         let policy = Policy::from_number(policy).ok_or_else(|| {
             Error::new(
@@ -371,7 +373,7 @@ impl Primary {
 
     /// Per-worker connection counters of every worker whose channel is
     /// open, by id. Cheap: no call into the I/O thread.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn connection_stats(&self) -> Vec<WorkerConnections> {
         let count = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
         self.stats
@@ -388,7 +390,7 @@ impl Primary {
     /// Ask every worker (now and later) that loaded rust-cluster to report
     /// the connections it closes, so `connectionStats()` has `open` counts.
     /// `SCHED_LEASTCONN` does this by itself.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn track_connections(&self) -> Result<()> {
         self.command(Command::TrackConnections)
     }
@@ -396,21 +398,21 @@ impl Primary {
     /// How `listen({ path, readableAll, writableAll })` sets the socket
     /// file's mode: to just those bits (`true`, libuv 1.51+), or adding
     /// them to the mode bind left (`false`, older libuv).
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn set_pipe_chmod_exact(&self, exact: bool) {
         server::set_pipe_chmod_exact(exact);
     }
 
     /// How long a worker may sit on a handed connection before it is
     /// reported unresponsive; 0 waits forever, as node:cluster does.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn set_handoff_timeout(&self, millis: u32) -> Result<()> {
         let timeout = (millis > 0).then(|| std::time::Duration::from_millis(u64::from(millis)));
         self.command(Command::SetHandoffTimeout(timeout))
     }
 
     /// Keep the event loop alive while channels are open (`true`), or not.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn keep_alive(&mut self, env: Env, on: bool) -> Result<()> {
         if on == self.referenced {
             return Ok(());
