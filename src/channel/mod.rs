@@ -11,8 +11,9 @@ pub mod v8;
 
 use std::cell::Cell;
 use std::collections::VecDeque;
+use std::future::Future;
 use std::io;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -123,8 +124,18 @@ impl Channel {
             gate: gate.clone(),
             events: events.clone(),
         };
-        tokio::task::spawn_local(writer.run());
+        let writer_broke = {
+            let (gate, sock) = (gate.clone(), io.get_ref().clone());
+            move || {
+                // The reader then sees the end and reports the channel closed.
+                gate.close();
+                let _ = shutdown(sock.as_raw_fd(), Shutdown::Both);
+            }
+        };
+        spawn_guarded(writer.run(), writer_broke);
 
+        let io_for_guard = io.get_ref().clone();
+        let events_for_guard = events.clone();
         let reader = Reader {
             worker,
             io,
@@ -138,7 +149,19 @@ impl Channel {
             gate: gate.clone(),
             backlog: backlog.clone(),
         };
-        tokio::task::spawn_local(reader.run());
+        let reader_broke = {
+            let (gate, sock, open) = (gate.clone(), io_for_guard, open.clone());
+            move || {
+                open.set(false);
+                gate.close();
+                let _ = shutdown(sock.as_raw_fd(), Shutdown::Both);
+                events_for_guard.closed(
+                    worker,
+                    Some("rust-cluster: internal error while reading the channel".into()),
+                );
+            }
+        };
+        spawn_guarded(reader.run(), reader_broke);
 
         Ok(Channel {
             gate,
@@ -173,6 +196,21 @@ impl Channel {
     pub fn is_backlogged(&self) -> bool {
         self.backlog.is_over()
     }
+}
+
+/// A panic in a channel task is a bug of ours, perhaps set off by what the
+/// worker sent. Tokio would end the task quietly and leave the worker on a
+/// channel nobody serves; instead `broke` shuts the channel, so the worker
+/// is disconnected and the primary and the other workers go on.
+fn spawn_guarded(task: impl Future<Output = ()> + 'static, broke: impl FnOnce() + 'static) {
+    let handle = tokio::task::spawn_local(task);
+    tokio::task::spawn_local(async move {
+        if let Err(e) = handle.await {
+            if e.is_panic() {
+                broke();
+            }
+        }
+    });
 }
 
 struct Writer {
@@ -386,6 +424,10 @@ impl Reader {
     }
 
     fn dispatch(&mut self, frame: Vec<u8>) {
+        #[cfg(test)]
+        if frame == tests::PANIC_FRAME {
+            panic!("a bug in the reader (test)");
+        }
         match protocol::classify(self.mode, &frame) {
             Incoming::HandleAck => {
                 let _ = self.acks.send(true);
@@ -419,7 +461,80 @@ impl Reader {
 mod tests {
     use super::*;
     use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
-    use std::io::Read;
+    use std::cell::RefCell;
+    use std::io::{Read, Write};
+
+    /// A json line that makes the reader panic, to stand for a bug.
+    pub(super) const PANIC_FRAME: &[u8] = b"\"a frame that panics the reader\"";
+
+    /// Records what a channel reports closing.
+    #[derive(Default)]
+    struct Closings(RefCell<Vec<(u32, Option<String>)>>);
+
+    impl ChannelEvents for Closings {
+        fn newconn_reply(&self, _: u32, _: u64, _: bool, _: Vec<u8>) {}
+        fn cluster_message(&self, _: u32, _: v8::Value, _: Vec<u8>) {}
+        fn agent_message(&self, _: u32, _: v8::Value, _: Vec<u8>) {}
+        fn message(&self, _: u32, _: JsFrame) {}
+        fn read_done(&self, _: u32) {}
+        fn handle_settled(&self, _: u32) {}
+        fn write_failed(&self, _: u32, _: u32, _: i32) {}
+        fn closed(&self, worker: u32, error: Option<String>) {
+            self.0.borrow_mut().push((worker, error));
+        }
+    }
+
+    /// A panic in the reader task (a bug of ours) does not leave the worker
+    /// on a dead channel: the channel is shut down and reported closed with
+    /// an error, and the worker reads the end.
+    #[test]
+    fn a_reader_that_panics_closes_the_channel_with_an_error() {
+        let (ours, theirs) = socketpair(
+            AddressFamily::Unix,
+            SockType::Stream,
+            None,
+            SockFlag::SOCK_CLOEXEC | SockFlag::SOCK_NONBLOCK,
+        )
+        .expect("socketpair");
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let local = tokio::task::LocalSet::new();
+        local.block_on(&runtime, async move {
+            let events = Rc::new(Closings::default());
+            let sock = Arc::new(ours);
+            let (gate, queue) = WriteGate::new(sock.clone());
+            let _channel =
+                Channel::spawn(7, sock, Mode::Json, 1 << 20, gate, queue, events.clone())
+                    .expect("spawn");
+            let mut peer = std::fs::File::from(theirs);
+            peer.write_all(&[PANIC_FRAME, b"\n"].concat())
+                .expect("write");
+            for _ in 0..500 {
+                if !events.0.borrow().is_empty() {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+            assert_eq!(
+                *events.0.borrow(),
+                vec![(
+                    7,
+                    Some("rust-cluster: internal error while reading the channel".to_string())
+                )]
+            );
+            nix::fcntl::fcntl(
+                &peer,
+                nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::empty()),
+            )
+            .expect("blocking");
+            let mut rest = Vec::new();
+            peer.read_to_end(&mut rest)
+                .expect("the worker reads the end");
+            assert!(rest.is_empty());
+        });
+    }
 
     /// A message larger than the socket buffers: the write blocks until the
     /// worker reads, and goes on then, though the channel is watched for
