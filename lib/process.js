@@ -111,22 +111,23 @@ function drainEvents() {
     const event = pending[next++];
     dispatch(event);
     if (event.readEnd && next < pending.length) {
-      // Messages are emitted on the next tick; let that tick and the
-      // microtasks it starts run before dispatching the following read.
-      waitingForMicrotasks = true;
-      if (++readsThisTurn < READS_PER_TURN) process.nextTick(() => queueMicrotask(resumeEvents));
-      else setImmediate(resumeOnNextTurn);
+      resumeAfterRead();
       return;
     }
   }
   pending = [];
   next = 0;
-  if (moreWaiting) {
-    // The next batch starts a new read too.
-    waitingForMicrotasks = true;
-    if (++readsThisTurn < READS_PER_TURN) process.nextTick(() => queueMicrotask(resumeEvents));
-    else setImmediate(resumeOnNextTurn);
-  }
+  // The next batch starts a new read too.
+  if (moreWaiting) resumeAfterRead();
+}
+
+// Messages are emitted on the next tick: let that tick and the microtasks it
+// starts run before dispatching the following read, and after READS_PER_TURN
+// reads let the event loop turn as well.
+function resumeAfterRead() {
+  waitingForMicrotasks = true;
+  if (++readsThisTurn < READS_PER_TURN) process.nextTick(() => queueMicrotask(resumeEvents));
+  else setImmediate(resumeOnNextTurn);
 }
 
 function resumeEvents() {
