@@ -169,6 +169,42 @@ impl EventSink for JsSink {
     }
 }
 
+/// Each worker's write side, by worker id; shared with the I/O thread's
+/// last words (`abandon_channels`).
+type Gates = Arc<Mutex<HashMap<u32, Arc<WriteGate>>>>;
+
+/// The I/O thread stopped on a panic (a bug of ours): nothing serves the
+/// channels any more. Shut each one, so its worker sees the end and exits,
+/// and tell JS, which reports every worker disconnected with `why`.
+fn abandon_channels(gates: &Gates, sink: &JsSink, why: &str) {
+    let abandoned: Vec<u32> = match gates.lock() {
+        Ok(gates) => gates
+            .iter()
+            .map(|(&worker, gate)| {
+                gate.abandon();
+                worker
+            })
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    for worker in abandoned {
+        sink.emit(Event::Closed {
+            worker,
+            error: Some(format!("rust-cluster: the I/O thread stopped: {why}")),
+        });
+    }
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
+    if let Some(text) = payload.downcast_ref::<&str>() {
+        text
+    } else if let Some(text) = payload.downcast_ref::<String>() {
+        text
+    } else {
+        "panic"
+    }
+}
+
 /// Bytes of user messages queued per worker, for `send()`'s return value.
 const BACKPRESSURE_BYTES: usize = 65536 * 2;
 
@@ -176,7 +212,7 @@ const BACKPRESSURE_BYTES: usize = 65536 * 2;
 pub struct Primary {
     commands: mpsc::UnboundedSender<Command>,
     /// Each worker's write side, for sends straight from the JS thread.
-    gates: Mutex<HashMap<u32, Arc<WriteGate>>>,
+    gates: Gates,
     events: EventQueue,
     callback: Arc<WakeCallback>,
     referenced: bool,
@@ -213,6 +249,15 @@ impl Primary {
         };
         let stats = ConnectionStats::default();
         let engine_stats = stats.clone();
+        let gates: Gates = Arc::default();
+        let last_words = {
+            let sink = JsSink {
+                queue: events.clone(),
+                wake: callback.clone(),
+            };
+            let gates = gates.clone();
+            move |why: &str| abandon_channels(&gates, &sink, why)
+        };
         std::thread::Builder::new()
             .name("rust-cluster-io".into())
             .spawn(move || {
@@ -224,17 +269,22 @@ impl Primary {
                     Err(e) => return eprintln!("rust-cluster: cannot start the I/O runtime: {e}"),
                 };
                 let local = tokio::task::LocalSet::new();
-                local.block_on(
-                    &runtime,
-                    primary::run(receiver, Box::new(sink), engine_stats),
-                );
+                let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    local.block_on(
+                        &runtime,
+                        primary::run(receiver, Box::new(sink), engine_stats),
+                    )
+                }));
+                if let Err(payload) = ran {
+                    last_words(panic_message(&*payload));
+                }
             })
             .map_err(|e| {
                 Error::from_reason(format!("rust-cluster: cannot start the I/O thread: {e}"))
             })?;
         Ok(Primary {
             commands,
-            gates: Mutex::new(HashMap::new()),
+            gates,
             events,
             callback,
             referenced: false,

@@ -9,11 +9,12 @@
 //! decides who writes; whoever holds it while writing finishes a whole
 //! frame, or hands the rest to the queue, before letting go.
 
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use nix::errno::Errno;
+use nix::sys::socket::{shutdown, Shutdown};
 use tokio::sync::mpsc;
 
 use super::{fdpass, Outgoing, WriterItem};
@@ -180,5 +181,49 @@ impl WriteGate {
     /// The channel is gone.
     pub(super) fn close(&self) {
         self.lock().closed = true;
+    }
+
+    /// Nothing serves this channel any more (the I/O thread stopped): refuse
+    /// writes and shut the socket down, so the worker sees the end.
+    pub fn abandon(&self) {
+        self.close();
+        let _ = shutdown(self.sock.as_raw_fd(), Shutdown::Both);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
+    use std::io::Read;
+
+    /// What the I/O thread's last words do to each channel: the worker reads
+    /// the end, and JS's later sends fail as on a closed channel.
+    #[test]
+    fn an_abandoned_gate_shuts_the_socket_and_refuses_writes() {
+        let (ours, theirs) = socketpair(
+            AddressFamily::Unix,
+            SockType::Stream,
+            None,
+            SockFlag::SOCK_CLOEXEC | SockFlag::SOCK_NONBLOCK,
+        )
+        .expect("socketpair");
+        let (gate, _queue) = WriteGate::new(Arc::new(ours));
+        assert!(matches!(gate.send(b"before\n", None, None), Ok(Sent::Now)));
+        gate.abandon();
+        assert!(matches!(
+            gate.send(b"after\n", None, None),
+            Err(Errno::EPIPE)
+        ));
+        nix::fcntl::fcntl(
+            &theirs,
+            nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::empty()),
+        )
+        .expect("blocking");
+        let mut got = Vec::new();
+        std::fs::File::from(theirs)
+            .read_to_end(&mut got)
+            .expect("the worker reads the end");
+        assert_eq!(got, b"before\n");
     }
 }
