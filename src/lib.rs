@@ -146,6 +146,7 @@ type WakeCallback = ThreadsafeFunction<(), (), (), Status, false, true>;
 /// Events wait here for JS, which takes them all at once (`takeEvents`).
 type EventQueue = Arc<Mutex<Vec<Event>>>;
 
+#[derive(Clone)]
 struct JsSink {
     queue: EventQueue,
     wake: Arc<WakeCallback>,
@@ -181,7 +182,7 @@ fn abandon_channels(gates: &Gates, sink: &JsSink, why: &str) {
         Ok(gates) => gates
             .iter()
             .map(|(&worker, gate)| {
-                gate.abandon();
+                gate.shut_down();
                 worker
             })
             .collect(),
@@ -251,11 +252,7 @@ impl Primary {
         let engine_stats = stats.clone();
         let gates: Gates = Arc::default();
         let last_words = {
-            let sink = JsSink {
-                queue: events.clone(),
-                wake: callback.clone(),
-            };
-            let gates = gates.clone();
+            let (gates, sink) = (gates.clone(), sink.clone());
             move |why: &str| abandon_channels(&gates, &sink, why)
         };
         std::thread::Builder::new()

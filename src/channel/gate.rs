@@ -178,15 +178,12 @@ impl WriteGate {
         self.queued.fetch_sub(accounted, Ordering::Relaxed);
     }
 
-    /// The channel is gone.
-    pub(super) fn close(&self) {
+    /// The channel is over, whatever ended it (the worker, a bug, the I/O
+    /// thread stopping): refuse writes from now on and shut the socket down.
+    /// The socket stays open while anyone holds it, so this is what lets the
+    /// worker see the end.
+    pub fn shut_down(&self) {
         self.lock().closed = true;
-    }
-
-    /// Nothing serves this channel any more (the I/O thread stopped): refuse
-    /// writes and shut the socket down, so the worker sees the end.
-    pub fn abandon(&self) {
-        self.close();
         let _ = shutdown(self.sock.as_raw_fd(), Shutdown::Both);
     }
 }
@@ -194,32 +191,20 @@ impl WriteGate {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
     use std::io::Read;
 
-    /// What the I/O thread's last words do to each channel: the worker reads
-    /// the end, and JS's later sends fail as on a closed channel.
+    /// What ends a channel, and the I/O thread's last words, do to it: the
+    /// worker reads the end, and JS's later sends fail as on a closed channel.
     #[test]
-    fn an_abandoned_gate_shuts_the_socket_and_refuses_writes() {
-        let (ours, theirs) = socketpair(
-            AddressFamily::Unix,
-            SockType::Stream,
-            None,
-            SockFlag::SOCK_CLOEXEC | SockFlag::SOCK_NONBLOCK,
-        )
-        .expect("socketpair");
+    fn a_shut_down_gate_refuses_writes_and_the_worker_sees_the_end() {
+        let (ours, theirs) = crate::channel::tests::socket_pair();
         let (gate, _queue) = WriteGate::new(Arc::new(ours));
         assert!(matches!(gate.send(b"before\n", None, None), Ok(Sent::Now)));
-        gate.abandon();
+        gate.shut_down();
         assert!(matches!(
             gate.send(b"after\n", None, None),
             Err(Errno::EPIPE)
         ));
-        nix::fcntl::fcntl(
-            &theirs,
-            nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::empty()),
-        )
-        .expect("blocking");
         let mut got = Vec::new();
         std::fs::File::from(theirs)
             .read_to_end(&mut got)

@@ -13,11 +13,10 @@ use std::cell::Cell;
 use std::collections::VecDeque;
 use std::future::Future;
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 use std::rc::Rc;
 use std::sync::Arc;
 
-use nix::sys::socket::{shutdown, Shutdown};
 use tokio::io::unix::AsyncFd;
 use tokio::sync::mpsc;
 
@@ -124,18 +123,20 @@ impl Channel {
             gate: gate.clone(),
             events: events.clone(),
         };
+        // The reader then sees the end and reports the channel closed.
         let writer_broke = {
-            let (gate, sock) = (gate.clone(), io.get_ref().clone());
-            move || {
-                // The reader then sees the end and reports the channel closed.
-                gate.close();
-                let _ = shutdown(sock.as_raw_fd(), Shutdown::Both);
-            }
+            let gate = gate.clone();
+            move || gate.shut_down()
         };
         spawn_guarded(writer.run(), writer_broke);
 
-        let io_for_guard = io.get_ref().clone();
-        let events_for_guard = events.clone();
+        let reader_broke = {
+            let (gate, open, events) = (gate.clone(), open.clone(), events.clone());
+            move || {
+                let error = "rust-cluster: internal error while reading the channel";
+                end(worker, &open, &gate, &*events, Some(error.into()));
+            }
+        };
         let reader = Reader {
             worker,
             io,
@@ -148,18 +149,6 @@ impl Channel {
             open: open.clone(),
             gate: gate.clone(),
             backlog: backlog.clone(),
-        };
-        let reader_broke = {
-            let (gate, sock, open) = (gate.clone(), io_for_guard, open.clone());
-            move || {
-                open.set(false);
-                gate.close();
-                let _ = shutdown(sock.as_raw_fd(), Shutdown::Both);
-                events_for_guard.closed(
-                    worker,
-                    Some("rust-cluster: internal error while reading the channel".into()),
-                );
-            }
         };
         spawn_guarded(reader.run(), reader_broke);
 
@@ -196,6 +185,21 @@ impl Channel {
     pub fn is_backlogged(&self) -> bool {
         self.backlog.is_over()
     }
+}
+
+/// The channel is over, whatever ended it: nothing more is read or written,
+/// the worker sees the end, and the owner hears why (`error`, when it was
+/// not a clean end).
+fn end(
+    worker: u32,
+    open: &Cell<bool>,
+    gate: &WriteGate,
+    events: &dyn ChannelEvents,
+    error: Option<String>,
+) {
+    open.set(false);
+    gate.shut_down();
+    events.closed(worker, error);
 }
 
 /// A panic in a channel task is a bug of ours, perhaps set off by what the
@@ -243,10 +247,7 @@ impl Writer {
                 Step::Urgent(Some(bytes)) => write_all(&self.io, &bytes, None).await,
                 Step::Urgent(None) | Step::Item(None) => break,
                 Step::Item(Some(WriterItem::Close)) => {
-                    let _ = shutdown(
-                        std::os::fd::AsRawFd::as_raw_fd(self.io.get_ref()),
-                        Shutdown::Both,
-                    );
+                    self.gate.shut_down();
                     break;
                 }
                 Step::Item(Some(WriterItem::Message(msg))) => self.deliver(msg).await,
@@ -347,19 +348,10 @@ struct Reader {
 impl Reader {
     async fn run(mut self) {
         let error = self.read_loop().await.err();
-        self.open.set(false);
-        self.gate.close();
-        // The gate shares this socket and keeps it open until it goes too:
-        // shut it down so the worker sees the channel end whatever ended it
-        // here.
-        let _ = shutdown(
-            std::os::fd::AsRawFd::as_raw_fd(self.io.get_ref()),
-            Shutdown::Both,
-        );
         // Stop the writer: it may be waiting for an ACK that will never come.
         drop(self.acks);
         drop(self.urgent);
-        self.events.closed(self.worker, error);
+        end(self.worker, &self.open, &self.gate, &*self.events, error);
     }
 
     async fn read_loop(&mut self) -> Result<(), String> {
@@ -464,6 +456,24 @@ mod tests {
     use std::cell::RefCell;
     use std::io::{Read, Write};
 
+    /// A channel socket pair for tests: ours non-blocking, as the primary
+    /// keeps it; the worker's end blocking, as a worker's is.
+    pub(crate) fn socket_pair() -> (OwnedFd, OwnedFd) {
+        let (ours, theirs) = socketpair(
+            AddressFamily::Unix,
+            SockType::Stream,
+            None,
+            SockFlag::SOCK_CLOEXEC,
+        )
+        .expect("socketpair");
+        nix::fcntl::fcntl(
+            &ours,
+            nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
+        )
+        .expect("non-blocking");
+        (ours, theirs)
+    }
+
     /// A json line that makes the reader panic, to stand for a bug.
     pub(super) const PANIC_FRAME: &[u8] = b"\"a frame that panics the reader\"";
 
@@ -489,13 +499,7 @@ mod tests {
     /// an error, and the worker reads the end.
     #[test]
     fn a_reader_that_panics_closes_the_channel_with_an_error() {
-        let (ours, theirs) = socketpair(
-            AddressFamily::Unix,
-            SockType::Stream,
-            None,
-            SockFlag::SOCK_CLOEXEC | SockFlag::SOCK_NONBLOCK,
-        )
-        .expect("socketpair");
+        let (ours, theirs) = socket_pair();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -524,11 +528,6 @@ mod tests {
                     Some("rust-cluster: internal error while reading the channel".to_string())
                 )]
             );
-            nix::fcntl::fcntl(
-                &peer,
-                nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::empty()),
-            )
-            .expect("blocking");
             let mut rest = Vec::new();
             peer.read_to_end(&mut rest)
                 .expect("the worker reads the end");
@@ -541,18 +540,7 @@ mod tests {
     /// readability only.
     #[test]
     fn a_blocked_write_finishes_when_the_peer_reads() {
-        let (ours, theirs) = socketpair(
-            AddressFamily::Unix,
-            SockType::Stream,
-            None,
-            SockFlag::SOCK_CLOEXEC,
-        )
-        .expect("socketpair");
-        nix::fcntl::fcntl(
-            &ours,
-            nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
-        )
-        .expect("non-blocking");
+        let (ours, theirs) = socket_pair();
         let message: Vec<u8> = (0..8 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
         let expected = message.clone();
 
