@@ -14,6 +14,7 @@
 const Module = require('node:module');
 const path = require('node:path');
 const { pathToFileURL } = require('node:url');
+const { isCluster, resolveCluster } = require('./lib/register-resolve');
 
 const kRegistered = Symbol.for('rust-cluster.register');
 const cjsEntry = path.join(__dirname, 'index.js');
@@ -23,10 +24,6 @@ const urls = {
   cjs: pathToFileURL(cjsEntry).href,
   esm: pathToFileURL(path.join(__dirname, 'index.mjs')).href,
 };
-
-function isCluster(request) {
-  return request === 'cluster' || request === 'node:cluster';
-}
 
 function registerCommonJS() {
   const load = Module._load;
@@ -48,7 +45,6 @@ function registerESM() {
   if (typeof Module.registerHooks === 'function') {
     // In-thread hooks (Node >= 22.15): they see require() too, but
     // Module._load above has already replaced a CommonJS request by then.
-    const { resolveCluster } = require('./lib/register-resolve');
     Module.registerHooks({
       resolve: (specifier, context, next) => resolveCluster(urls, specifier, context) || next(specifier, context),
     });

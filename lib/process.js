@@ -570,10 +570,6 @@ function extensionSettings(settings) {
   };
 }
 
-/**
- * `child_process.fork(exec, args, options)` as cluster calls it, with the
- * IPC channel served by Rust instead of libuv.
- */
 // A worker whose channel cannot be made (EMFILE, ENFILE: the descriptor
 // table is full) fails as Node's spawn does when uv_spawn hits those: no
 // process, stdio or channel; on the next tick an 'error' (`spawn <file>
@@ -595,6 +591,10 @@ function failedSpawn(args, errno) {
   return child;
 }
 
+/**
+ * `child_process.fork(exec, args, options)` as cluster calls it, with the
+ * IPC channel served by Rust instead of libuv.
+ */
 function forkWorker(id, settings, env, execArgv) {
   const modulePath = validatePath(settings.exec, 'modulePath');
   let args = settings.args;
