@@ -1,19 +1,23 @@
 'use strict';
 // The cluster module as the primary sees it, after
-// lib/internal/cluster/primary.js: settings, fork, events. Connections,
-// server handles and the channel protocol live in Rust (src/primary.rs).
+// lib/internal/cluster/primary.js: settings, fork, events, and the cluster
+// protocol (queryServer, listening, close). Server handles are made here,
+// as Node makes them (lib/round_robin_handle.js, lib/shared_handle.js); the
+// engine (src/primary.rs) accepts and hands out connections.
 const EventEmitter = require('node:events');
+const path = require('node:path');
 const Worker = require('./worker');
 const errors = require('./errors');
-const { forkWorker, getEngine, markServing } = require('./process');
+const { forkWorker, getEngine, sendInternal, askToCount } = require('./process');
+const { RoundRobinHandle } = require('./round_robin_handle');
+const { SharedHandle } = require('./shared_handle');
+const { ReusePortHandle, EngineSocket } = require('./reuseport_handle');
 const registry = require('./supervisor/registry');
+const contract = require('./contract.json');
 
-const SCHED_NONE = 1;
-const SCHED_RR = 2;
-// Policies rust-cluster adds (README: Scheduling policies rust-cluster adds).
-const SCHED_REUSEPORT = 3;
-const SCHED_LEASTCONN = 4;
-const SCHED_STICKY = 5;
+const {
+  SCHED_NONE, SCHED_RR, SCHED_REUSEPORT, SCHED_LEASTCONN, SCHED_STICKY,
+} = contract.policies;
 
 // NODE_CLUSTER_SCHED_POLICY values; anything else means round robin, as in
 // node.
@@ -26,7 +30,10 @@ const POLICY_NAMES = new Map([
 ]);
 const POLICIES = new Set(POLICY_NAMES.values());
 // Policies under which the primary listens and accepts, as under round robin.
-const PRIMARY_ACCEPTS = new Set([SCHED_RR, SCHED_LEASTCONN, SCHED_STICKY]);
+const PRIMARY_ACCEPTS = new Set(contract.primaryAccepts.map((name) => contract.policies[name]));
+
+// Server handles by key, as in Node's primary.
+const handles = new Map();
 
 const cluster = new EventEmitter();
 const intercom = new EventEmitter();
@@ -80,7 +87,6 @@ cluster.setupPrimary = function setupPrimary(options) {
   schedulingPolicy = cluster.schedulingPolicy; // Freeze policy.
   // A bad policy gets shared handles, as in node (which also asserts, after
   // freezing the policy).
-  getEngine().setSchedulingPolicy(POLICIES.has(schedulingPolicy) ? schedulingPolicy : SCHED_NONE);
   if (!POLICIES.has(schedulingPolicy)) {
     throw errors.internalAssertion(`Bad cluster.schedulingPolicy: ${schedulingPolicy}`);
   }
@@ -150,6 +156,13 @@ function removeWorker(worker) {
   if (Object.keys(cluster.workers).length === 0) intercom.emit('disconnect');
 }
 
+// `retiring`: worker.disconnect(), the worker may still use its sockets.
+function removeHandlesForWorker(worker, retiring = false) {
+  for (const [key, handle] of handles) {
+    if (handle.remove(worker, retiring)) handles.delete(key);
+  }
+}
+
 cluster.fork = function fork(env) {
   cluster.setupPrimary();
   const id = ++ids;
@@ -163,7 +176,10 @@ cluster.fork = function fork(env) {
 
   worker.process.once('exit', (exitCode, signalCode) => {
     // Keep the worker listed until it has disconnected too.
-    if (!worker.isConnected()) removeWorker(worker);
+    if (!worker.isConnected()) {
+      removeHandlesForWorker(worker);
+      removeWorker(worker);
+    }
     worker.exitedAfterDisconnect = !!worker.exitedAfterDisconnect;
     worker.state = 'dead';
     registry.onExit(worker);
@@ -172,6 +188,8 @@ cluster.fork = function fork(env) {
   });
 
   worker.process.once('disconnect', () => {
+    // Its handles go now: it is not connected to the primary any more.
+    removeHandlesForWorker(worker);
     if (worker.isDead()) removeWorker(worker);
     worker.exitedAfterDisconnect = !!worker.exitedAfterDisconnect;
     worker.state = 'disconnected';
@@ -201,44 +219,110 @@ cluster.disconnect = function disconnect(cb) {
   if (typeof cb === 'function') intercom.once('disconnect', cb);
 };
 
-// Lifecycle messages the Rust engine passes up; the rest of the protocol
-// (queryServer, close, newconn replies) never leaves Rust.
+// The cluster protocol, as `onmessage` in Node's primary: every internal
+// message but the engine's own (newconn answers, descriptor ACKs, the
+// agent's connection counts, which never leave Rust).
 function onInternalMessage(worker, message) {
   // Answers of the worker agent (lib/agent/), for the supervisor.
-  if (message.cmd === 'NODE_RUST_CLUSTER') return registry.onAgentMessage(worker, message);
+  if (message.cmd === contract.agent.cmd) return registry.onAgentMessage(worker, message);
   if (message.cmd !== 'NODE_CLUSTER') return;
   switch (message.act) {
-    case 'online':
-      worker.state = 'online';
-      worker.emit('online');
-      cluster.emit('online', worker);
-      break;
-    case 'listening': {
-      const info = {
-        addressType: message.addressType,
-        address: message.address,
-        port: message.port,
-        fd: message.fd,
-      };
-      worker.state = 'listening';
-      if (PRIMARY_ACCEPTS.has(schedulingPolicy) && info.addressType !== 'udp4' && info.addressType !== 'udp6') {
-        markServing(worker.id);
-      }
-      registry.onListening(worker);
-      worker.emit('listening', info);
-      cluster.emit('listening', worker, info);
-      break;
-    }
-    case 'exitedAfterDisconnect':
-      worker.exitedAfterDisconnect = true;
-      break;
+    case 'online': return online(worker);
+    case 'queryServer': return queryServer(worker, message);
+    case 'listening': return listening(worker, message);
+    case 'close': return close(worker, message);
+    case 'exitedAfterDisconnect': return exitedAfterDisconnect(worker, message);
     default:
   }
 }
 
+// Workers report closed connections when leastconn needs them (or stats()
+// asked), once they load rust-cluster's agent: ask when they appear.
+function askWorkerToCount(worker) {
+  askToCount(worker.id, schedulingPolicy === SCHED_LEASTCONN);
+}
+
+function online(worker) {
+  askWorkerToCount(worker);
+  worker.state = 'online';
+  worker.emit('online');
+  cluster.emit('online', worker);
+}
+
+function exitedAfterDisconnect(worker, message) {
+  worker.exitedAfterDisconnect = true;
+  send(worker, { ack: message.seq });
+}
+
+function queryServer(worker, message) {
+  // Stop processing if worker already disconnecting.
+  if (worker.exitedAfterDisconnect) return;
+  askWorkerToCount(worker);
+  const key = `${message.address}:${message.port}:${message.addressType}:` +
+              `${message.fd}:${message.index}`;
+  let handle = handles.get(key);
+  if (handle === undefined) {
+    let address = message.address;
+    // Find shortest path for unix sockets because of the ~100 byte limit.
+    if (message.port < 0 && typeof address === 'string') {
+      address = path.relative(process.cwd(), address);
+      if (message.address.length < address.length) address = message.address;
+    }
+    // UDP is connectionless: always shared.
+    const udp = message.addressType === 'udp4' || message.addressType === 'udp6';
+    if (!udp && PRIMARY_ACCEPTS.has(schedulingPolicy)) {
+      handle = new RoundRobinHandle(key, address, message, schedulingPolicy);
+    } else if (!udp && schedulingPolicy === SCHED_REUSEPORT && ReusePortHandle.appliesTo(message)) {
+      handle = new ReusePortHandle(key, address, message);
+    } else {
+      handle = new SharedHandle(key, address, message);
+    }
+    handles.set(key, handle);
+  }
+  if (!handle.data) handle.data = message.data;
+  handle.add(worker, (errno, reply, socket) => {
+    const { data } = handles.get(key);
+    if (errno) handles.delete(key); // Gives other workers a chance to retry.
+    send(worker, { errno, key, ack: message.seq, data, ...reply }, socket);
+  });
+}
+
+function listening(worker, message) {
+  const info = {
+    addressType: message.addressType,
+    address: message.address,
+    port: message.port,
+    fd: message.fd,
+  };
+  worker.state = 'listening';
+  registry.onListening(worker);
+  worker.emit('listening', info);
+  cluster.emit('listening', worker, info);
+}
+
+// Server in worker is closing, remove from list. The handle may have been
+// removed by a prior call to removeHandlesForWorker(), so guard against that.
+function close(worker, message) {
+  const key = message.key;
+  const handle = handles.get(key);
+  if (handle && handle.remove(worker)) handles.delete(key);
+}
+
+// `sendHelper` of Node's cluster/utils.js: one `seq` counter for every
+// message the primary sends (shared with the engine's newconn messages).
+// `socket` is a handle to pass: Node's own, or an engine's socket.
+function send(worker, message, socket) {
+  if (!worker.process.connected) return false;
+  message = { cmd: 'NODE_CLUSTER', ...message, seq: getEngine().nextSeq() };
+  if (socket instanceof EngineSocket) return sendInternal(worker.id, message, socket.fd, 'net.Native');
+  return worker.process.send(message, socket);
+}
+
 Worker.prototype.disconnect = function disconnect() {
   this.exitedAfterDisconnect = true;
-  if (this.process.connected) getEngine().disconnectWorker(this.id);
+  if (this.process.connected) getEngine().handOverLeftovers(this.id);
+  send(this, { act: 'disconnect' });
+  removeHandlesForWorker(this, true);
   removeWorker(this);
   return this;
 };

@@ -15,12 +15,10 @@ const errors = require('./errors');
 const { kForwardsTo } = require('./worker');
 const { SocketLists } = require('./socket-list');
 
+const { events: EVENTS, agent: AGENT } = require('./contract.json');
+
 const channels = new Map();
 let engine = null;
-// Open channels that keep the event loop alive: ref'd ones (the default),
-// and unref'd ones of workers that may hold a round-robin server, which
-// keeps Node's primary alive through its listening handle.
-let keepingAlive = 0;
 
 // How long a worker's exit waits for its channel to close. The channel
 // closes when the process dies, unless a grandchild inherited it.
@@ -28,130 +26,70 @@ const EXIT_WAITS_FOR_CHANNEL_MS = 1000;
 
 function getEngine() {
   if (engine === null) {
-    engine = new binding.Primary(collectEvents);
-    engine.setPipeChmodExact(pipeChmodExact(process.versions.uv));
+    engine = new binding.Primary(onEvent);
+    // A message sent right before exit still goes out.
+    process.on('exit', flushNow);
   }
   return engine;
 }
 
-// libuv 1.51 changed uv_pipe_chmod (readableAll / writableAll) from adding
-// the bits to the socket file's mode to setting just them: follow the libuv
-// of this Node, as its own primary would.
-function pipeChmodExact(uv) {
-  const [major, minor] = String(uv).split('.').map(Number);
-  return major > 1 || (major === 1 && minor >= 51);
-}
-
-// Rust wakes us once per batch of events; take them all, in order. A batch
-// may hold several reads of a channel (`readEnd` marks the last event of
-// each). Node emits the messages of one read from one callback and runs the
-// microtask queue before the next read's, so code that awaits one message
-// and then listens for the next does not miss it; the events after a read's
-// end wait for that microtask turn here too.
-//
-// Like libuv, which reads a stream at most 32 times before the event loop
-// moves on, we go back to the event loop (timers, other I/O) after that many
-// reads. And a new batch is taken only once this one is dispatched: what we
-// have not taken holds the worker's reader back (src/channel/backlog.rs), so
-// a worker that sends faster than this thread handles messages fills its own
-// memory, as with Node's primary, not ours.
-const READS_PER_TURN = 32;
-let pending = [];
-let next = 0;
-let waitingForMicrotasks = false;
-let readsThisTurn = 0;
-let moreWaiting = false;
-
-function collectEvents() {
-  readsThisTurn = 0;
-  if (waitingForMicrotasks) {
-    moreWaiting = true;
-  } else if (next < pending.length) {
-    // A dispatch threw and cut the last drain short: go on with it first.
-    moreWaiting = true;
-    drainEvents();
-  } else {
-    takeEvents();
-  }
-}
-
-function takeEvents() {
-  const { meta, bodies } = engine.takeEvents();
-  pending = new Array(bodies.length);
-  for (let i = 0; i < bodies.length; i++) pending[i] = unpackEvent(meta, i * 6, bodies[i]);
-  next = 0;
-  drainEvents();
-}
-
-// takeEvents() packs six numbers per event (src/lib.rs, EventBatch).
-const EVENT_KINDS = ['message', 'writeFailed', 'closed', 'unresponsive', 'handleSettled'];
-const FLAG_INTERNAL = 1;
-const FLAG_READ_END = 2;
-
-function unpackEvent(meta, at, body) {
-  const kind = EVENT_KINDS[meta[at]];
-  const flags = meta[at + 2];
-  const message = kind === 'message';
-  return {
-    kind,
-    worker: meta[at + 1],
-    text: message && typeof body === 'string' ? body : undefined,
-    payload: message && typeof body !== 'string' ? body : undefined,
-    fd: meta[at + 3] >= 0 ? meta[at + 3] : undefined,
-    internal: (flags & FLAG_INTERNAL) !== 0,
-    ticket: meta[at + 4],
-    errno: meta[at + 5],
-    error: kind === 'closed' ? body : undefined,
-    readEnd: (flags & FLAG_READ_END) !== 0,
-  };
-}
-
-function drainEvents() {
-  while (next < pending.length) {
-    const event = pending[next++];
-    dispatch(event);
-    if (event.readEnd && next < pending.length) {
-      resumeAfterRead();
-      return;
-    }
-  }
-  pending = [];
-  next = 0;
-  // The next batch starts a new read too.
-  if (moreWaiting) resumeAfterRead();
-}
-
-// Messages are emitted on the next tick: let that tick and the microtasks it
-// starts run before dispatching the following read, and after READS_PER_TURN
-// reads let the event loop turn as well.
-function resumeAfterRead() {
-  waitingForMicrotasks = true;
-  if (++readsThisTurn < READS_PER_TURN) process.nextTick(() => queueMicrotask(resumeEvents));
-  else setImmediate(resumeOnNextTurn);
-}
-
-function resumeEvents() {
-  waitingForMicrotasks = false;
-  if (next < pending.length) {
-    drainEvents();
-  } else if (moreWaiting) {
-    moreWaiting = false;
-    takeEvents();
-  }
-}
-
-function resumeOnNextTurn() {
-  readsThisTurn = 0;
-  resumeEvents();
-}
-
-function dispatch(event) {
-  const channel = channels.get(event.worker);
+// The engine reads every channel on this event loop, as Node reads its
+// own, and calls here once per read of a channel (as Node's channel calls
+// its onread), through napi_make_callback: the nextTick queue and the
+// microtasks run after each call, as after Node's.
+function onEvent(kind, id, a, b) {
+  const channel = channels.get(id);
   if (channel === undefined) {
-    if (event.fd != null) fs.closeSync(event.fd);
+    if (kind === EVENTS.read) closeFds(b);
     return;
   }
-  channel.onEvent(event);
+  switch (kind) {
+    case EVENTS.read: return channel.onRead(a, b);
+    case EVENTS.closed: return channel.onClosed(a);
+    case EVENTS.writeFailed: return channel.onWriteFailed(b);
+    case EVENTS.handleSettled: return channel.onHandleSettled();
+    case EVENTS.unresponsive: return channel.onUnresponsive();
+    default:
+  }
+}
+
+// Small messages sent in one tick are written together at its end, in one
+// system call per channel; before anything that could make the difference
+// visible (exit, kill), they are written at once.
+let flushScheduled = false;
+
+function scheduleFlush() {
+  if (flushScheduled) return;
+  flushScheduled = true;
+  process.nextTick(flushNow);
+}
+
+function flushNow() {
+  flushScheduled = false;
+  if (engine !== null) engine.flush();
+}
+
+// `[frame index, fd, ...]` pairs of a read: the descriptors JS now owns.
+function closeFds(fds) {
+  if (fds === undefined) return;
+  for (let i = 1; i < fds.length; i += 2) fs.closeSync(fds[i]);
+}
+
+// One read's frames, as the engine hands them over: json lines, each
+// ending in a newline, or advanced frames, each with its 4-byte length.
+function splitFrames(data) {
+  if (typeof data === 'string') {
+    const lines = data.split('\n');
+    lines.pop();
+    return lines;
+  }
+  const frames = [];
+  for (let at = 0; at + 4 <= data.length;) {
+    const size = data.readUInt32BE(at);
+    frames.push(data.subarray(at + 4, at + 4 + size));
+    at += 4 + size;
+  }
+  return frames;
 }
 
 // What Node's channel emits when a write fails (an ErrnoException).
@@ -175,13 +113,11 @@ class Control extends EventEmitter {
   }
 
   ref() {
-    this.#channel.refed = true;
-    this.#channel.updateKeepAlive();
+    getEngine().refChannel(this.#channel.id, true);
   }
 
   unref() {
-    this.#channel.refed = false;
-    this.#channel.updateKeepAlive();
+    getEngine().refChannel(this.#channel.id, false);
   }
 
   get fd() {
@@ -207,8 +143,6 @@ class Channel {
     // Like Node's `_handleQueue`: null when no passed handle awaits its
     // ACK, else how many messages wait behind it (Rust holds them).
     this.queuedBehindHandle = null;
-    // Events that came behind a message with a handle (holdAfterHandle).
-    this.held = null;
     // disconnect() waits for a passed handle's ACK (detach).
     this.detachAfterHandle = false;
     this.disconnectEmitted = false;
@@ -219,27 +153,15 @@ class Channel {
     this.sockets = new SocketLists(child, (message, swallowErrors) =>
       this.send(message, undefined, { swallowErrors }, undefined));
     channels.set(id, this);
-    this.refed = true;
-    this.serving = false;
-    this.keepsAlive = false;
-    this.updateKeepAlive();
     this.install();
     this.flushPendingOnNewListener();
     this.orderExitAfterChannel();
   }
 
-  updateKeepAlive() {
-    const keeps = channels.get(this.id) === this && (this.refed || this.serving);
-    if (keeps === this.keepsAlive) return;
-    this.keepsAlive = keeps;
-    keepingAlive += keeps ? 1 : -1;
-    getEngine().keepAlive(keepingAlive > 0);
-  }
-
   // A worker that sends a message and exits: Node's primary reads the
-  // message and the channel's end before it handles SIGCHLD, so the events
-  // come as message, disconnect, exit. Our channel is read on another
-  // thread; hold the process's exit until the channel has closed.
+  // message and the channel's end before it reports the exit, so the
+  // events come as message, disconnect, exit. Hold the process's exit until
+  // the channel has closed, whichever libuv reports first.
   orderExitAfterChannel() {
     const handle = this.child._handle;
     if (!handle || typeof handle.onexit !== 'function') return;
@@ -306,6 +228,13 @@ class Channel {
       if (channel.queuedBehindHandle === null) channel.detach();
       else channel.detachAfterHandle = true;
     };
+
+    // What was sent before a signal is on its way before the signal.
+    const kill = child.kill;
+    child.kill = function killAfterFlush(...args) {
+      flushNow();
+      return Reflect.apply(kill, this, args);
+    };
   }
 
   send(message, handle, options, callback) {
@@ -328,10 +257,12 @@ class Channel {
         release = prepared.release;
       }
     }
-    const frame = this.codec.encode(message);
-    // Like Node's channel: a message on an idle channel is written now
-    // (Rust writes it from this thread) and the callback runs on the next
-    // tick; a later failure of a queued write surfaces as 'error'.
+    return this.sendFrame(this.codec.encode(message), fd, release, options, callback);
+  }
+
+  // Like Node's channel: the callback runs on the next tick, and a failure
+  // of a queued write surfaces as 'error' (or in the callback).
+  sendFrame(frame, fd, release, options, callback) {
     const ticket = typeof callback === 'function' || options.swallowErrors ? undefined : 1;
     const status = getEngine().send(this.id, frame, fd, ticket);
     if (release) release();
@@ -341,28 +272,16 @@ class Channel {
       else if (!options.swallowErrors) process.nextTick(() => this.child.emit('error', ex));
       return true;
     }
+    scheduleFlush();
     if (typeof callback === 'function') process.nextTick(callback, null);
     if (this.queuedBehindHandle !== null) return ++this.queuedBehindHandle === 1;
     if (fd !== null) this.queuedBehindHandle = 0;
     return status === 1;
   }
 
-  onEvent(event) {
-    if (this.held !== null && (event.kind === 'message' || event.kind === 'closed')) {
-      this.held.push(event);
-      return undefined;
-    }
-    switch (event.kind) {
-      case 'message': return this.onMessage(event);
-      case 'writeFailed': return this.onWriteFailed(event);
-      case 'closed': return this.onClosed(event);
-      case 'unresponsive': return this.onUnresponsive();
-      case 'handleSettled':
-        this.queuedBehindHandle = null;
-        if (this.detachAfterHandle) this.detach();
-        return undefined;
-      default:
-    }
+  onHandleSettled() {
+    this.queuedBehindHandle = null;
+    if (this.detachAfterHandle) this.detach();
   }
 
   // Node's _disconnect: from `disconnect()` on, the channel is gone for
@@ -382,46 +301,31 @@ class Channel {
     this.child.emit('disconnect');
   }
 
-  onMessage({ payload, text, fd, internal }) {
-    if (!this.open) {
-      if (fd != null) fs.closeSync(fd);
-      return;
-    }
-    let message;
-    try {
-      message = this.codec.decode(text ?? payload);
-    } catch (err) {
-      if (fd != null) fs.closeSync(fd);
-      this.protocolError(`invalid message on the IPC channel: ${err.message}`);
-      return;
-    }
-    if (fd != null) {
-      handles.receive(message, fd, (handle) => this.deliver(message.msg, handle, isInternal(message.msg)),
-                      this.sockets);
-      this.holdAfterHandle();
-      return;
-    }
-    this.deliver(message, undefined, internal || isInternal(message));
-  }
-
-  // Node's primary reads a message that carries a handle and acknowledges
-  // it; the worker sends nothing after it before the ACK, so what follows
-  // comes in a later read, after the ticks and microtasks that the handle's
-  // listeners started. Our ACK goes out from the I/O thread, so what follows
-  // can be in the same batch: hold it until then.
-  holdAfterHandle() {
-    this.held = [];
-    setImmediate(() => {
-      const held = this.held;
-      this.held = null;
-      for (let i = 0; i < held.length; i++) {
-        if (this.held !== null) {
-          this.held.push(...held.slice(i));
-          return;
-        }
-        this.onEvent(held[i]);
+  // One read's messages, as Node's channel.onread handles them: each is
+  // decoded now and emitted on the next tick.
+  onRead(data, fds) {
+    if (!this.open) return closeFds(fds);
+    const frames = splitFrames(data);
+    let f = 0;
+    for (let i = 0; i < frames.length; i++) {
+      const fd = fds !== undefined && fds[f] === i ? fds[f + 1] : undefined;
+      if (fd !== undefined) f += 2;
+      let message;
+      try {
+        message = this.codec.decode(frames[i]);
+      } catch (err) {
+        if (fd !== undefined) fs.closeSync(fd);
+        for (let j = f + 1; fds !== undefined && j < fds.length; j += 2) fs.closeSync(fds[j]);
+        this.protocolError(`invalid message on the IPC channel: ${err.message}`);
+        return;
       }
-    });
+      if (fd !== undefined) {
+        handles.receive(message, fd, (handle) => this.deliver(message.msg, handle, isInternal(message.msg)),
+                        this.sockets);
+      } else {
+        this.deliver(message, undefined, isInternal(message));
+      }
+    }
   }
 
   deliver(message, handle, internal) {
@@ -454,7 +358,7 @@ class Channel {
     });
   }
 
-  onWriteFailed({ errno }) {
+  onWriteFailed(errno) {
     process.nextTick(() => {
       if (this.open) this.child.emit('error', writeError(errno));
     });
@@ -484,10 +388,8 @@ class Channel {
     else process.emitWarning(`worker ${this.id}: ${err.message}`, { code: err.code });
   }
 
-  onClosed({ error }) {
+  onClosed(error) {
     channels.delete(this.id);
-    getEngine().releaseChannel(this.id);
-    this.updateKeepAlive();
     // Messages that arrived before the end are emitted on the next tick;
     // the end follows them there, as in Node's channel.
     process.nextTick(() => {
@@ -629,24 +531,48 @@ function forkWorker(id, settings, env, execArgv) {
     // uv_spawn hit EMFILE or ENFILE: Node's spawn stops before stdio and
     // channel, and reports it on the next tick. The channel goes unused.
     getEngine().closeChannel(id);
-    getEngine().releaseChannel(id);
     return child;
   }
   new Channel(id, child, mode); // eslint-disable-line no-new
-  child.once('exit', () => getEngine().workerExited(id));
   return child;
 }
 
 /**
- * The worker listens on a server the primary may hold a round-robin handle
- * for: an unref'd channel still keeps the primary alive, as that handle
- * does in Node.
+ * Send an internal message of the primary's own (the cluster protocol),
+ * with a descriptor to pass if `fd` is given (`type` says how the worker
+ * wraps it, as `handleConversion` types do). Returns false when the
+ * channel is gone.
  */
-function markServing(id) {
+function sendInternal(id, message, fd, type) {
   const channel = channels.get(id);
-  if (channel === undefined || channel.serving) return;
-  channel.serving = true;
-  channel.updateKeepAlive();
+  if (channel === undefined || !channel.child.connected) return false;
+  if (fd == null) {
+    channel.sendFrame(channel.codec.encode(message), null, null, { swallowErrors: true }, undefined);
+  } else {
+    const wrapped = { cmd: 'NODE_HANDLE', type, msg: message };
+    channel.sendFrame(channel.codec.encode(wrapped), fd, null, { swallowErrors: true }, undefined);
+  }
+  return true;
+}
+
+// Workers report closed connections (for `open` counts and leastconn)
+// once asked; asking twice is harmless.
+let countingAll = false;
+
+/** Ask workers that loaded rust-cluster to report closes (`open` counts). */
+function trackConnections() {
+  countingAll = true;
+  for (const id of channels.keys()) askToCount(id);
+}
+
+/**
+ * Ask one worker to count, if counting is wanted (`force`: it is) and it
+ * does not report yet (its agent may load late: asked again later).
+ */
+function askToCount(id, force = false) {
+  if (!(force || countingAll) || !channels.has(id)) return;
+  if (engine.connectionStats().some((row) => row.id === id && row.open != null)) return;
+  sendInternal(id, { cmd: AGENT.cmd, act: AGENT.countConnections });
 }
 
 /**
@@ -658,9 +584,6 @@ function connectionStats() {
   return engine.connectionStats().map(({ id, handed, open }) => ({ id, handed, open: open ?? null }));
 }
 
-/** Ask workers that loaded rust-cluster to report closes (`open` counts). */
-function trackConnections() {
-  getEngine().trackConnections();
-}
-
-module.exports = { forkWorker, getEngine, connectionStats, trackConnections, markServing };
+module.exports = {
+  forkWorker, getEngine, sendInternal, connectionStats, trackConnections, askToCount, flushNow,
+};

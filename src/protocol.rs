@@ -1,40 +1,33 @@
-//! Node's internal IPC messages, as the primary reads and writes them.
-//!
-//! Internal messages are objects whose `cmd` starts with `NODE_`
-//! (`lib/internal/child_process.js`, `isInternal`); cluster's own carry
-//! `cmd: 'NODE_CLUSTER'`. Everything else is user data that Rust passes to
-//! JS untouched.
+//! Node's internal IPC messages, as far as the primary's Rust side reads and
+//! writes them (`lib/internal/cluster/utils.js`, `isInternal` in
+//! `lib/internal/child_process.js`). Internal messages are objects whose `cmd`
+//! starts with `NODE_`; cluster's own carry `cmd: 'NODE_CLUSTER'`. The JS layer
+//! handles the cluster protocol (lib/primary.js); Rust handles only what
+//! happens per connection or per passed descriptor, and the agent's
+//! connection counts, without entering V8.
 
 use crate::channel::framing::{frame, Mode};
 use crate::channel::v8::{self, Value};
+use crate::contract::AGENT_CMD;
 
 /// What a frame from a worker is, as far as the primary's Rust side cares.
 #[derive(Debug)]
-pub enum Incoming {
+pub(crate) enum Incoming {
     /// `NODE_HANDLE_ACK`: the worker took the descriptor we sent.
     HandleAck,
     /// `NODE_HANDLE_NACK`: the descriptor did not arrive; send it again.
     HandleNack,
     /// `NODE_HANDLE`: a message that travelled with a descriptor.
     Handle,
-    /// `NODE_CLUSTER`: a cluster protocol message, decoded.
-    Cluster(Value),
-    /// A worker's answer to `newconn`, recognised without decoding:
+    /// A worker's answer to `newconn`:
     /// `{ cmd: 'NODE_CLUSTER', ack, accepted, seq }`.
     NewconnReply { ack: u64, accepted: bool },
-    /// `NODE_RUST_CLUSTER`: a report from rust-cluster's worker agent
-    /// (`lib/agent/`), decoded. Handled in Rust; JS never sees it.
+    /// `NODE_RUST_CLUSTER`: a message from rust-cluster's worker agent
+    /// (`lib/agent/`), decoded.
     Agent(Value),
-    /// Another internal message (`NODE_SOCKET_*`, ...), for JS.
-    OtherInternal,
-    /// Not internal, or not something Rust decodes: user data for JS.
-    User,
+    /// Anything else: user data, or an internal message for JS.
+    Js,
 }
-
-/// The `cmd` of messages between the primary and rust-cluster's worker
-/// agent. Node routes it to 'internalMessage' in the worker, where node's
-/// own cluster code ignores it (it only reads `NODE_CLUSTER`).
-pub const AGENT_CMD: &str = "NODE_RUST_CLUSTER";
 
 fn is_internal_cmd(cmd: &str) -> bool {
     cmd.len() > 5 && cmd.starts_with("NODE_")
@@ -42,7 +35,7 @@ fn is_internal_cmd(cmd: &str) -> bool {
 
 /// Decode one frame (a json line or a V8 payload) into a value, if it is in
 /// the subset Rust understands.
-pub fn decode(mode: Mode, body: &[u8]) -> Option<Value> {
+pub(crate) fn decode(mode: Mode, body: &[u8]) -> Option<Value> {
     match mode {
         Mode::Json => serde_json::from_slice::<serde_json::Value>(body)
             .ok()
@@ -53,7 +46,7 @@ pub fn decode(mode: Mode, body: &[u8]) -> Option<Value> {
 
 /// Classify a frame. Frames that cannot be internal (no `cmd` key in them)
 /// are not decoded at all: user messages cost Rust one scan.
-pub fn classify(mode: Mode, body: &[u8]) -> Incoming {
+pub(crate) fn classify(mode: Mode, body: &[u8]) -> Incoming {
     if mode == Mode::Json {
         // The two replies a worker sends for every connection, in the exact
         // form `JSON.stringify` gives them: no need for a parser.
@@ -71,23 +64,37 @@ pub fn classify(mode: Mode, body: &[u8]) -> Incoming {
         Mode::Advanced => b"\"\x03cmd",
     };
     if !contains(body, key) {
-        return Incoming::User;
+        return Incoming::Js;
     }
     let Some(value) = decode(mode, body) else {
-        return Incoming::User;
+        return Incoming::Js;
     };
     let cmd = match value.get("cmd").and_then(Value::as_str) {
         Some(cmd) if is_internal_cmd(cmd) => cmd,
-        _ => return Incoming::User,
+        _ => return Incoming::Js,
     };
     match cmd {
         "NODE_HANDLE_ACK" => Incoming::HandleAck,
         "NODE_HANDLE_NACK" => Incoming::HandleNack,
         "NODE_HANDLE" => Incoming::Handle,
-        "NODE_CLUSTER" => Incoming::Cluster(value),
+        "NODE_CLUSTER" => newconn_reply(&value).unwrap_or(Incoming::Js),
         AGENT_CMD => Incoming::Agent(value),
-        _ => Incoming::OtherInternal,
+        _ => Incoming::Js,
     }
+}
+
+/// A decoded cluster message that answers a `newconn`: `ack` and
+/// `accepted`, no `act` (child.js: `send({ ack: message.seq, accepted })`).
+fn newconn_reply(msg: &Value) -> Option<Incoming> {
+    if msg.get("act").is_some() {
+        return None;
+    }
+    let ack = msg.get("ack")?.as_f64()?;
+    let accepted = msg.get("accepted").map(truthy)?;
+    (ack >= 0.0 && ack.fract() == 0.0 && ack < 9.0e15).then_some(Incoming::NewconnReply {
+        ack: ack as u64,
+        accepted,
+    })
 }
 
 /// `{"cmd":"NODE_CLUSTER","ack":N,"accepted":B,"seq":M}`, or None.
@@ -116,17 +123,16 @@ fn split_integer(s: &[u8]) -> Option<(u64, &[u8])> {
 /// `{ cmd: 'NODE_HANDLE', type: 'net.Native', msg: { cmd: 'NODE_CLUSTER',
 /// act: 'newconn', key, seq } }`. Json is written directly, since this runs
 /// once per connection.
-pub fn newconn_frame(mode: Mode, key: &str, seq: u64) -> Vec<u8> {
+pub(crate) fn newconn_frame(mode: Mode, key: &str, seq: u64) -> Vec<u8> {
     match mode {
         Mode::Json => {
             let key = serde_json::to_string(key).unwrap_or_else(|_| "\"\"".into());
-            format!(
+            let mut out = format!(
                 r#"{{"cmd":"NODE_HANDLE","type":"net.Native","msg":{{"cmd":"NODE_CLUSTER","act":"newconn","key":{key},"seq":{seq}}}}}"#
             )
-            .into_bytes()
-            .into_iter()
-            .chain(std::iter::once(b'\n'))
-            .collect()
+            .into_bytes();
+            out.push(b'\n');
+            out
         }
         Mode::Advanced => {
             let inner = cluster_message(
@@ -146,7 +152,7 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 }
 
 /// Encode a message and frame it for the wire.
-pub fn encode(mode: Mode, message: &Value) -> Vec<u8> {
+pub(crate) fn encode(mode: Mode, message: &Value) -> Vec<u8> {
     match mode {
         Mode::Json => {
             let text = serde_json::to_vec(&message.to_json()).unwrap_or_default();
@@ -156,17 +162,17 @@ pub fn encode(mode: Mode, message: &Value) -> Vec<u8> {
     }
 }
 
-pub fn string(s: impl Into<String>) -> Value {
+pub(crate) fn string(s: impl Into<String>) -> Value {
     Value::String(s.into())
 }
 
-pub fn number(n: impl Into<f64>) -> Value {
+pub(crate) fn number(n: impl Into<f64>) -> Value {
     Value::Number(n.into())
 }
 
 /// `{ cmd: 'NODE_CLUSTER', ...fields, seq }`, the shape `sendHelper` gives
 /// (`lib/internal/cluster/utils.js`).
-pub fn cluster_message(fields: Vec<(String, Value)>, seq: u64) -> Value {
+pub(crate) fn cluster_message(fields: Vec<(String, Value)>, seq: u64) -> Value {
     let mut props = Vec::with_capacity(fields.len() + 2);
     props.push(("cmd".to_string(), string("NODE_CLUSTER")));
     props.extend(fields);
@@ -176,7 +182,7 @@ pub fn cluster_message(fields: Vec<(String, Value)>, seq: u64) -> Value {
 
 /// `{ cmd: 'NODE_HANDLE', type, msg }`: the wrapper a message gets when a
 /// descriptor travels with it.
-pub fn handle_message(kind: &str, inner: Value) -> Value {
+pub(crate) fn handle_message(kind: &str, inner: Value) -> Value {
     Value::Object(vec![
         ("cmd".to_string(), string("NODE_HANDLE")),
         ("type".to_string(), string(kind)),
@@ -184,15 +190,17 @@ pub fn handle_message(kind: &str, inner: Value) -> Value {
     ])
 }
 
-/// `{ cmd: 'NODE_RUST_CLUSTER', act }`: a request to the worker's agent.
-pub fn agent_message(act: &str) -> Value {
-    Value::Object(vec![
+/// `{ cmd: 'NODE_RUST_CLUSTER', act, ...fields }`: a message to the worker's agent.
+pub(crate) fn agent_message(act: &str, fields: Vec<(String, Value)>) -> Value {
+    let mut props = vec![
         ("cmd".to_string(), string(AGENT_CMD)),
         ("act".to_string(), string(act)),
-    ])
+    ];
+    props.extend(fields);
+    Value::Object(props)
 }
 
-pub fn handle_ack(ok: bool) -> Value {
+pub(crate) fn handle_ack(ok: bool) -> Value {
     let cmd = if ok {
         "NODE_HANDLE_ACK"
     } else {
@@ -201,22 +209,8 @@ pub fn handle_ack(ok: bool) -> Value {
     Value::Object(vec![("cmd".to_string(), string(cmd))])
 }
 
-/// The server key the primary files a listening socket under:
-/// `${address}:${port}:${addressType}:${fd}:${index}`.
-pub fn server_key(msg: &Value) -> String {
-    let part = |name: &str| msg.get(name).unwrap_or(&Value::Undefined).to_js_string();
-    format!(
-        "{}:{}:{}:{}:{}",
-        part("address"),
-        part("port"),
-        part("addressType"),
-        part("fd"),
-        part("index")
-    )
-}
-
-/// JavaScript truthiness, for `if (!handle.data)`.
-pub fn truthy(v: &Value) -> bool {
+/// JavaScript truthiness.
+pub(crate) fn truthy(v: &Value) -> bool {
     match v {
         Value::Undefined | Value::Null => false,
         Value::Bool(b) => *b,
@@ -232,11 +226,8 @@ mod tests {
 
     #[test]
     fn classifies_json_frames() {
-        assert!(matches!(
-            classify(Mode::Json, br#"{"a":1}"#),
-            Incoming::User
-        ));
-        assert!(matches!(classify(Mode::Json, br#""cmd""#), Incoming::User));
+        assert!(matches!(classify(Mode::Json, br#"{"a":1}"#), Incoming::Js));
+        assert!(matches!(classify(Mode::Json, br#""cmd""#), Incoming::Js));
         assert!(matches!(
             classify(Mode::Json, br#"{"cmd":"NODE_HANDLE_ACK"}"#),
             Incoming::HandleAck
@@ -246,19 +237,19 @@ mod tests {
                 Mode::Json,
                 br#"{"x":1,"cmd":"NODE_CLUSTER","act":"online","seq":0}"#
             ),
-            Incoming::Cluster(_)
+            Incoming::Js
         ));
         assert!(matches!(
             classify(Mode::Json, br#"{"cmd":"NODE_"}"#),
-            Incoming::User
+            Incoming::Js
         ));
         assert!(matches!(
             classify(Mode::Json, br#"{"cmd":"NODE_X"}"#),
-            Incoming::OtherInternal
+            Incoming::Js
         ));
         assert!(matches!(
             classify(Mode::Json, b"{\"cmd\" garbage"),
-            Incoming::User
+            Incoming::Js
         ));
         assert!(matches!(
             classify(
@@ -293,12 +284,24 @@ mod tests {
                 accepted: false
             }
         ));
-        // Anything else takes the general path.
+        // Other spellings take the general path and come out the same.
         let other = classify(
             Mode::Json,
             br#"{"cmd":"NODE_CLUSTER","ack":1,"accepted":1,"seq":3}"#,
         );
-        assert!(matches!(other, Incoming::Cluster(_)));
+        assert!(matches!(
+            other,
+            Incoming::NewconnReply {
+                ack: 1,
+                accepted: true
+            }
+        ));
+        // A cluster message with an act is never a reply.
+        let act = classify(
+            Mode::Json,
+            br#"{"cmd":"NODE_CLUSTER","act":"listening","ack":1,"accepted":true}"#,
+        );
+        assert!(matches!(act, Incoming::Js));
     }
 
     #[test]
@@ -376,17 +379,6 @@ mod tests {
     }
 
     #[test]
-    fn server_key_matches_node_template() {
-        let msg = Value::Object(vec![
-            ("address".into(), Value::Null),
-            ("port".into(), number(0)),
-            ("addressType".into(), number(4)),
-            ("index".into(), number(0)),
-        ]);
-        assert_eq!(server_key(&msg), "null:0:4:undefined:0");
-    }
-
-    #[test]
     fn cluster_messages_round_trip_in_both_modes() {
         let msg = cluster_message(
             vec![
@@ -401,10 +393,7 @@ mod tests {
                 Mode::Json => &wire[..wire.len() - 1],
                 Mode::Advanced => &wire[4..],
             };
-            match classify(mode, body) {
-                Incoming::Cluster(v) => assert_eq!(v, msg),
-                other => panic!("unexpected {other:?}"),
-            }
+            assert_eq!(decode(mode, body), Some(msg.clone()));
         }
         assert_eq!(
             encode(Mode::Json, &msg),

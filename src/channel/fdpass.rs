@@ -1,80 +1,29 @@
-//! The one unsafe corner of the channel: `sendmsg`/`recvmsg` with
-//! SCM_RIGHTS ancillary data, the way libuv passes handles over an IPC pipe.
+//! `sendmsg`/`recvmsg` with SCM_RIGHTS ancillary data, the way libuv passes
+//! handles over an IPC pipe, for both of our channels: a worker's IPC
+//! channel (one descriptor per message) and the connection channel to a
+//! worker that loads rust-cluster (a batch of descriptors per message).
 
 use std::io::{IoSlice, IoSliceMut};
-use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd, RawFd};
 
 use nix::errno::Errno;
 use nix::sys::socket::{recvmsg, sendmsg, ControlMessage, ControlMessageOwned, MsgFlags};
-use tokio::io::unix::AsyncFd;
-use tokio::io::Interest;
 
-/// Most descriptors accepted in one read. libuv sends one per message; more
-/// than this in a single read is a misbehaving peer, and the extra ones are
-/// closed by the kernel (MSG_CTRUNC) rather than by us.
-pub const MAX_FDS_PER_READ: usize = 8;
-
-/// Watch `inner` (a non-blocking socket) for readability with tokio's
-/// reactor. Only readability: a stream socket registered for writability
-/// too wakes the I/O thread every time the peer reads what we wrote, which
-/// is once per message on a busy channel. Writers that find the socket full
-/// wait with `wait_writable` instead.
-pub fn register<T: AsRawFd>(inner: T) -> std::io::Result<AsyncFd<T>> {
-    // SAFETY: `inner` owns its descriptor (an OwnedFd or a type wrapping one)
-    // and keeps it open and unreplaced until the AsyncFd, which owns `inner`,
-    // is dropped and deregisters it.
-    unsafe { AsyncFd::register_with_interest(inner, Interest::READABLE) }.map_err(|e| e.into())
-}
-
-/// Wait until `sock` has room for more data: the watch exists only while a
-/// write is blocked. It is on a duplicate of the descriptor, as epoll keys a
-/// watch by descriptor and `sock` is already watched for readability;
-/// registering reports a socket that became writable meanwhile at once.
-pub async fn wait_writable(sock: BorrowedFd<'_>) -> std::io::Result<()> {
-    let copy = sock.try_clone_to_owned()?;
-    // SAFETY: as in `register`: the AsyncFd owns `copy`, which stays open
-    // until the AsyncFd is dropped at the end of this function.
-    let watch = unsafe { AsyncFd::register_with_interest(copy, Interest::WRITABLE) }
-        .map_err(std::io::Error::from)?;
-    let _ready = watch.writable().await?;
-    Ok(())
-}
-
-/// Our own close-on-exec copy of a descriptor someone names by number (JS
-/// passing a handle's fd, a worker asking to listen on `{ fd }`).
-pub fn duplicate_raw(fd: RawFd) -> Result<OwnedFd, Errno> {
-    // SAFETY: F_GETFD only reads the descriptor's flags; on a number that is
-    // not an open descriptor it fails with EBADF and touches nothing.
-    if unsafe { nix::libc::fcntl(fd, nix::libc::F_GETFD) } == -1 {
-        return Err(Errno::last());
-    }
-    // SAFETY: the descriptor is open (checked above) and is borrowed only for
-    // the F_DUPFD_CLOEXEC that follows, which makes our own copy.
-    let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
-    borrowed
-        .try_clone_to_owned()
-        .map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(0)))
-}
+use crate::sys::adopt_new_fd;
 
 /// Write `data` to the stream socket `sock`, attaching `pass` (if any) as
-/// SCM_RIGHTS. Returns how many bytes the kernel took; the descriptor travels
-/// with the first byte, so a partial write is finished with plain writes.
-pub fn send_with_fd(
+/// SCM_RIGHTS. Returns how many bytes the kernel took; the descriptors
+/// travel with the first byte, so a partial write is finished with plain
+/// writes.
+pub(crate) fn send_with_fds(
     sock: BorrowedFd<'_>,
     data: &[u8],
-    pass: Option<BorrowedFd<'_>>,
+    pass: &[BorrowedFd<'_>],
 ) -> Result<usize, Errno> {
     let iov = [IoSlice::new(data)];
-    let fds: [RawFd; 1];
-    let cmsg;
-    let cmsgs: &[ControlMessage<'_>] = match pass {
-        Some(fd) => {
-            fds = [fd.as_raw_fd()];
-            cmsg = [ControlMessage::ScmRights(&fds)];
-            &cmsg
-        }
-        None => &[],
-    };
+    let fds: Vec<RawFd> = pass.iter().map(AsRawFd::as_raw_fd).collect();
+    let cmsg = [ControlMessage::ScmRights(&fds)];
+    let cmsgs: &[ControlMessage<'_>] = if fds.is_empty() { &[] } else { &cmsg };
     sendmsg::<()>(
         sock.as_raw_fd(),
         &iov,
@@ -84,16 +33,20 @@ pub fn send_with_fd(
     )
 }
 
-/// One read from the stream socket `sock`. Received descriptors are appended
-/// to `fds` (close-on-exec, so no child inherits them by accident). Returns
-/// the byte count (0 at end of stream) and whether ancillary data was
-/// truncated, meaning the peer sent descriptors we could not take.
-pub fn recv_with_fds(
+/// One read from the stream socket `sock`, taking at most `max_fds`
+/// descriptors (close-on-exec, so no child inherits them by accident), which
+/// are appended to `fds`. Returns the byte count (0 at end of stream) and
+/// whether ancillary data was truncated, meaning the peer sent more
+/// descriptors than we take (the kernel closes the rest).
+pub(crate) fn recv_with_fds(
     sock: BorrowedFd<'_>,
     buf: &mut [u8],
     fds: &mut Vec<OwnedFd>,
+    max_fds: usize,
 ) -> Result<(usize, bool), Errno> {
-    let mut cmsg_space = nix::cmsg_space!([RawFd; MAX_FDS_PER_READ]);
+    // Room for the largest batch either channel carries; a peer that sends
+    // more has the rest closed by the kernel (MSG_CTRUNC).
+    let mut cmsg_space = nix::cmsg_space!([RawFd; 64]);
     let mut iov = [IoSliceMut::new(buf)];
     let msg = recvmsg::<()>(
         sock.as_raw_fd(),
@@ -101,19 +54,21 @@ pub fn recv_with_fds(
         Some(&mut cmsg_space),
         MsgFlags::MSG_CMSG_CLOEXEC | MsgFlags::MSG_DONTWAIT,
     )?;
-    let truncated = msg.flags.contains(MsgFlags::MSG_CTRUNC);
+    let mut truncated = msg.flags.contains(MsgFlags::MSG_CTRUNC);
     let bytes = msg.bytes;
+    let before = fds.len();
     if let Ok(cmsgs) = msg.cmsgs() {
         for cmsg in cmsgs {
             if let ControlMessageOwned::ScmRights(received) = cmsg {
-                for raw in received {
-                    // SAFETY: the kernel has just installed `raw` in this
-                    // process's descriptor table for this recvmsg call;
-                    // nothing else knows of it, so taking ownership is sound.
-                    fds.push(unsafe { OwnedFd::from_raw_fd(raw) });
-                }
+                // The kernel has just installed these for this call.
+                fds.extend(received.into_iter().map(adopt_new_fd));
             }
         }
+    }
+    if fds.len() - before > max_fds {
+        // More than this channel ever carries: a broken peer. Close them.
+        truncated = true;
+        fds.truncate(before + max_fds);
     }
     Ok((bytes, truncated))
 }
@@ -138,11 +93,11 @@ mod tests {
     fn descriptor_travels_with_its_bytes() {
         let (a, b) = pair();
         let (passed, _keep) = pair();
-        let n = send_with_fd(a.as_fd(), b"hello", Some(passed.as_fd())).expect("send");
+        let n = send_with_fds(a.as_fd(), b"hello", &[passed.as_fd()]).expect("send");
         assert_eq!(n, 5);
         let mut buf = [0u8; 16];
         let mut fds = Vec::new();
-        let (got, truncated) = recv_with_fds(b.as_fd(), &mut buf, &mut fds).expect("recv");
+        let (got, truncated) = recv_with_fds(b.as_fd(), &mut buf, &mut fds, 8).expect("recv");
         assert_eq!(&buf[..got], b"hello");
         assert!(!truncated);
         assert_eq!(fds.len(), 1);
@@ -155,12 +110,37 @@ mod tests {
     }
 
     #[test]
-    fn plain_bytes_carry_no_descriptor() {
+    fn a_batch_of_descriptors_travels_in_one_message() {
         let (a, b) = pair();
-        send_with_fd(a.as_fd(), b"x", None).expect("send");
+        let passed: Vec<(OwnedFd, OwnedFd)> = (0..20).map(|_| pair()).collect();
+        let borrowed: Vec<BorrowedFd<'_>> = passed.iter().map(|(p, _)| p.as_fd()).collect();
+        send_with_fds(a.as_fd(), b"batch", &borrowed).expect("send");
+        let mut buf = [0u8; 16];
+        let mut fds = Vec::new();
+        let (got, truncated) = recv_with_fds(b.as_fd(), &mut buf, &mut fds, 64).expect("recv");
+        assert_eq!((got, truncated, fds.len()), (5, false, 20));
+    }
+
+    #[test]
+    fn more_descriptors_than_wanted_are_reported_truncated() {
+        let (a, b) = pair();
+        let passed: Vec<(OwnedFd, OwnedFd)> = (0..12).map(|_| pair()).collect();
+        let borrowed: Vec<BorrowedFd<'_>> = passed.iter().map(|(p, _)| p.as_fd()).collect();
+        send_with_fds(a.as_fd(), b"x", &borrowed).expect("send");
         let mut buf = [0u8; 4];
         let mut fds = Vec::new();
-        let (got, _) = recv_with_fds(b.as_fd(), &mut buf, &mut fds).expect("recv");
+        let (_, truncated) = recv_with_fds(b.as_fd(), &mut buf, &mut fds, 8).expect("recv");
+        assert!(truncated);
+        assert!(fds.len() <= 8);
+    }
+
+    #[test]
+    fn plain_bytes_carry_no_descriptor() {
+        let (a, b) = pair();
+        send_with_fds(a.as_fd(), b"x", &[]).expect("send");
+        let mut buf = [0u8; 4];
+        let mut fds = Vec::new();
+        let (got, _) = recv_with_fds(b.as_fd(), &mut buf, &mut fds, 8).expect("recv");
         assert_eq!(got, 1);
         assert!(fds.is_empty());
     }
@@ -172,7 +152,7 @@ mod tests {
         let mut buf = [0u8; 4];
         let mut fds = Vec::new();
         assert_eq!(
-            recv_with_fds(b.as_fd(), &mut buf, &mut fds)
+            recv_with_fds(b.as_fd(), &mut buf, &mut fds, 8)
                 .expect("recv")
                 .0,
             0

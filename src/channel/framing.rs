@@ -8,20 +8,14 @@
 
 use std::fmt;
 
-/// Default limit on one message, in bytes: the longest string V8 holds
-/// (2^29 - 24), so any json message Node's own primary could take fits, while
-/// a runaway worker costs the primary bounded memory (Node's primary grows
-/// until the string limit throws). lib/process.js has the same default.
-pub const DEFAULT_MAX_MESSAGE_BYTES: usize = (1 << 29) - 24;
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
+pub(crate) enum Mode {
     Json,
     Advanced,
 }
 
 impl Mode {
-    pub fn from_advanced(advanced: bool) -> Self {
+    pub(crate) fn from_advanced(advanced: bool) -> Self {
         if advanced {
             Mode::Advanced
         } else {
@@ -31,7 +25,7 @@ impl Mode {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum FrameError {
+pub(crate) enum FrameError {
     /// A message (or a json line still without its newline) exceeds the limit.
     TooLarge { size: usize, limit: usize },
 }
@@ -50,7 +44,7 @@ impl fmt::Display for FrameError {
 impl std::error::Error for FrameError {}
 
 /// Incremental decoder: push bytes as they arrive, pull whole frames.
-pub struct Decoder {
+pub(crate) struct Decoder {
     mode: Mode,
     limit: usize,
     buf: Vec<u8>,
@@ -61,7 +55,7 @@ pub struct Decoder {
 }
 
 impl Decoder {
-    pub fn new(mode: Mode, limit: usize) -> Self {
+    pub(crate) fn new(mode: Mode, limit: usize) -> Self {
         Decoder {
             mode,
             limit,
@@ -71,7 +65,7 @@ impl Decoder {
         }
     }
 
-    pub fn push(&mut self, data: &[u8]) {
+    pub(crate) fn push(&mut self, data: &[u8]) {
         if self.start > 0 && self.start == self.buf.len() {
             self.buf.clear();
             self.start = 0;
@@ -80,25 +74,41 @@ impl Decoder {
         self.buf.extend_from_slice(data);
     }
 
-    /// Bytes received but not yet part of a returned frame.
-    pub fn buffered(&self) -> usize {
-        self.buf.len() - self.start
-    }
-
     /// The next complete frame: a json line without its `\n`, or an advanced
     /// payload without its length prefix.
-    pub fn next_frame(&mut self) -> Result<Option<Vec<u8>>, FrameError> {
-        let frame = match self.mode {
-            Mode::Json => self.next_line()?,
-            Mode::Advanced => self.next_sized()?,
+    #[cfg(test)]
+    pub(crate) fn next_frame(&mut self) -> Result<Option<Vec<u8>>, FrameError> {
+        let Some(range) = self.next_range()? else {
+            return Ok(None);
         };
-        if frame.is_some() {
-            self.compact();
-        }
-        Ok(frame)
+        let frame = self.buf[range].to_vec();
+        self.compact();
+        Ok(Some(frame))
     }
 
-    fn next_line(&mut self) -> Result<Option<Vec<u8>>, FrameError> {
+    /// Hand every complete frame to `each`, without copying it, until `each`
+    /// returns false.
+    pub(crate) fn for_each_frame(
+        &mut self,
+        mut each: impl FnMut(&[u8]) -> bool,
+    ) -> Result<(), FrameError> {
+        while let Some(range) = self.next_range()? {
+            if !each(&self.buf[range]) {
+                break;
+            }
+        }
+        self.compact();
+        Ok(())
+    }
+
+    fn next_range(&mut self) -> Result<Option<std::ops::Range<usize>>, FrameError> {
+        match self.mode {
+            Mode::Json => self.next_line(),
+            Mode::Advanced => self.next_sized(),
+        }
+    }
+
+    fn next_line(&mut self) -> Result<Option<std::ops::Range<usize>>, FrameError> {
         let pending = &self.buf[self.start..];
         match memchr::memchr(b'\n', &pending[self.scanned..]) {
             Some(pos) => {
@@ -109,7 +119,7 @@ impl Decoder {
                         limit: self.limit,
                     });
                 }
-                let line = pending[..end].to_vec();
+                let line = self.start..self.start + end;
                 self.start += end + 1;
                 self.scanned = 0;
                 Ok(Some(line))
@@ -127,7 +137,7 @@ impl Decoder {
         }
     }
 
-    fn next_sized(&mut self) -> Result<Option<Vec<u8>>, FrameError> {
+    fn next_sized(&mut self) -> Result<Option<std::ops::Range<usize>>, FrameError> {
         let pending = &self.buf[self.start..];
         let Some(header) = pending.get(..4) else {
             return Ok(None);
@@ -139,14 +149,12 @@ impl Decoder {
                 limit: self.limit,
             });
         }
-        match pending.get(4..4 + size) {
-            Some(payload) => {
-                let payload = payload.to_vec();
-                self.start += 4 + size;
-                Ok(Some(payload))
-            }
-            None => Ok(None),
+        if pending.len() < 4 + size {
+            return Ok(None);
         }
+        let payload = self.start + 4..self.start + 4 + size;
+        self.start += 4 + size;
+        Ok(Some(payload))
     }
 
     /// Drop consumed bytes once they dominate the buffer, so a long-lived
@@ -161,7 +169,7 @@ impl Decoder {
 
 /// Wrap an encoded message for the wire: a json text gets its newline, a V8
 /// payload its length prefix.
-pub fn frame(mode: Mode, body: &[u8]) -> Vec<u8> {
+pub(crate) fn frame(mode: Mode, body: &[u8]) -> Vec<u8> {
     match mode {
         Mode::Json => {
             let mut out = Vec::with_capacity(body.len() + 1);
@@ -200,7 +208,7 @@ mod tests {
             drain(&mut d),
             vec![b"{\"b\":2}".to_vec(), Vec::new(), b"{}".to_vec()]
         );
-        assert_eq!(d.buffered(), 0);
+        assert_eq!(d.buf.len() - d.start, 0);
     }
 
     #[test]
@@ -227,7 +235,7 @@ mod tests {
 
     #[test]
     fn advanced_header_claiming_4gb_is_rejected_before_buffering() {
-        let mut d = Decoder::new(Mode::Advanced, DEFAULT_MAX_MESSAGE_BYTES);
+        let mut d = Decoder::new(Mode::Advanced, (1 << 29) - 24);
         d.push(&[0xff, 0xff, 0xff, 0xff, 1, 2, 3]);
         assert!(matches!(d.next_frame(), Err(FrameError::TooLarge { .. })));
     }

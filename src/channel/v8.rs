@@ -57,7 +57,7 @@ mod tag {
 
 /// A JavaScript value of the subset that Node's internal IPC messages use.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Value {
+pub(crate) enum Value {
     Undefined,
     Null,
     Bool(bool),
@@ -73,7 +73,7 @@ pub enum Value {
 
 /// Why a payload is not a value of the subset.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DecodeError {
+pub(crate) enum DecodeError {
     /// The payload ends in the middle of a value.
     Truncated,
     /// No `0xFF` version header, or a version older than 13.
@@ -123,7 +123,7 @@ impl std::error::Error for DecodeError {}
 /// Decode a whole payload (without the IPC length prefix): the header, then
 /// one value. Bytes after the value are ignored, as Node's deserializer
 /// ignores them.
-pub fn decode(payload: &[u8]) -> Result<Value, DecodeError> {
+pub(crate) fn decode(payload: &[u8]) -> Result<Value, DecodeError> {
     let mut reader = Reader {
         data: payload,
         pos: 0,
@@ -139,7 +139,7 @@ pub fn decode(payload: &[u8]) -> Result<Value, DecodeError> {
 /// `v8.deserialize` and IPC deserializer read back as the equivalent value.
 /// The bytes are what `v8.serialize` writes for the same value, except that
 /// integer-like object keys are written as strings (read back identically).
-pub fn encode(value: &Value) -> Vec<u8> {
+pub(crate) fn encode(value: &Value) -> Vec<u8> {
     let mut out = vec![tag::VERSION, WRITE_VERSION];
     write_value(&mut out, value);
     out
@@ -552,46 +552,24 @@ const I64_LIMIT: f64 = 9_223_372_036_854_775_808.0;
 impl Value {
     /// An object's property. For a (hand-built) object with a repeated key,
     /// the last one wins, as it would in JavaScript.
-    pub fn get(&self, key: &str) -> Option<&Value> {
+    pub(crate) fn get(&self, key: &str) -> Option<&Value> {
         match self {
             Value::Object(props) => props.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v),
             _ => None,
         }
     }
 
-    pub fn as_str(&self) -> Option<&str> {
+    pub(crate) fn as_str(&self) -> Option<&str> {
         match self {
             Value::String(s) => Some(s),
             _ => None,
         }
     }
 
-    pub fn as_f64(&self) -> Option<f64> {
+    pub(crate) fn as_f64(&self) -> Option<f64> {
         match self {
             Value::Number(n) => Some(*n),
             _ => None,
-        }
-    }
-
-    /// What the template literal `${value}` gives: needed to build server
-    /// keys exactly as Node's primary does.
-    pub fn to_js_string(&self) -> String {
-        match self {
-            Value::Undefined => "undefined".into(),
-            Value::Null => "null".into(),
-            Value::Bool(b) => b.to_string(),
-            Value::Number(n) => number_to_string(*n),
-            Value::String(s) => s.clone(),
-            // `Array.prototype.join`: undefined and null items are empty.
-            Value::Array(items) => items
-                .iter()
-                .map(|v| match v {
-                    Value::Undefined | Value::Null => String::new(),
-                    v => v.to_js_string(),
-                })
-                .collect::<Vec<_>>()
-                .join(","),
-            Value::Object(_) => "[object Object]".into(),
         }
     }
 
@@ -599,7 +577,7 @@ impl Value {
     /// undefined properties are left out, undefined array items and
     /// non-finite numbers become null, and integral numbers are written
     /// without a fraction.
-    pub fn to_json(&self) -> serde_json::Value {
+    pub(crate) fn to_json(&self) -> serde_json::Value {
         use serde_json::Value as J;
         match self {
             Value::Undefined | Value::Null => J::Null,
@@ -636,7 +614,7 @@ impl Value {
     }
 
     /// The value `JSON.parse` gives for a json IPC message.
-    pub fn from_json(json: &serde_json::Value) -> Value {
+    pub(crate) fn from_json(json: &serde_json::Value) -> Value {
         use serde_json::Value as J;
         match json {
             J::Null => Value::Null,
@@ -1111,28 +1089,8 @@ mod tests {
         for (bits, js) in cases {
             let mut le = [0u8; 8];
             le.copy_from_slice(&hex(bits));
-            assert_eq!(num(f64::from_le_bytes(le)).to_js_string(), js, "{bits}");
+            assert_eq!(number_to_string(f64::from_le_bytes(le)), js, "{bits}");
         }
-    }
-
-    #[test]
-    fn template_literal_strings() {
-        use Value::{Bool, Null, Undefined};
-        assert_eq!(Undefined.to_js_string(), "undefined");
-        assert_eq!(Null.to_js_string(), "null");
-        assert_eq!(Bool(true).to_js_string(), "true");
-        assert_eq!(s("x y").to_js_string(), "x y");
-        assert_eq!(obj(&[("a", num(1.0))]).to_js_string(), "[object Object]");
-        // `${[1,[2,3],null,undefined,'x',{}]}`
-        let a = arr(&[
-            num(1.0),
-            arr(&[num(2.0), num(3.0)]),
-            Null,
-            Undefined,
-            s("x"),
-            obj(&[]),
-        ]);
-        assert_eq!(a.to_js_string(), "1,2,3,,,x,[object Object]");
     }
 
     #[test]
@@ -1295,7 +1253,6 @@ mod tests {
                 // Whatever decodes re-encodes to something that decodes.
                 let again = decode(&encode(&value)).expect("re-encoded value decodes");
                 assert_eq!(encode(&again), encode(&value));
-                let _ = value.to_js_string();
                 let _ = value.to_json();
             }
         }

@@ -16,7 +16,7 @@ use std::collections::VecDeque;
 use super::{enroll, may_take, Connection, Loads, Scheduler, WorkerId};
 
 #[derive(Debug)]
-pub struct LeastConn<C> {
+pub(crate) struct LeastConn<C> {
     /// Workers listening through this handle, in the order they joined.
     all: Vec<WorkerId>,
     /// Workers with nothing in flight.

@@ -5,56 +5,34 @@
 //!   round robin (`round_robin.rs`), fewest open connections
 //!   (`least_conn.rs`) or by client address (`sticky.rs`);
 //! - shared: every worker gets a copy of the socket and the kernel balances
-//!   (`SCHED_NONE`, and UDP always);
+//!   (`SCHED_NONE`, and UDP always; lib/shared_handle.js);
 //! - reuseport: every worker gets its own SO_REUSEPORT socket for the
-//!   address and the kernel balances between them (`reuseport.rs`).
+//!   address and the kernel balances between them (reuseport_handle.rs).
+//!
+//! A worker has one connection in flight over Node's protocol; over a
+//! connection channel (conn_channel.rs) it has a window of them, and the
+//! engine marks it ready again while there is room.
 //!
 //! Schedulers are pure data structures: the engine does the I/O.
 
-pub mod least_conn;
-pub mod reuseport;
-pub mod round_robin;
-pub mod sticky;
+pub(crate) mod least_conn;
+
+pub(crate) mod round_robin;
+pub(crate) mod sticky;
 
 use std::net::IpAddr;
 
-pub type WorkerId = u32;
-
-/// `cluster.schedulingPolicy`, with Node's numbering for the first two.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Policy {
-    None = 1,
-    RoundRobin = 2,
-    /// `SCHED_REUSEPORT`: a SO_REUSEPORT socket per worker.
-    ReusePort = 3,
-    /// `SCHED_LEASTCONN`: the primary accepts; fewest open first.
-    LeastConn = 4,
-    /// `SCHED_STICKY`: the primary accepts; by client IP.
-    Sticky = 5,
-}
-
-impl Policy {
-    pub fn from_number(n: u32) -> Option<Policy> {
-        match n {
-            1 => Some(Policy::None),
-            2 => Some(Policy::RoundRobin),
-            3 => Some(Policy::ReusePort),
-            4 => Some(Policy::LeastConn),
-            5 => Some(Policy::Sticky),
-            _ => None,
-        }
-    }
-}
+pub(crate) type WorkerId = u32;
 
 /// Adds `worker` to a scheduler's roster, once.
-pub fn enroll(all: &mut Vec<WorkerId>, worker: WorkerId) {
+pub(crate) fn enroll(all: &mut Vec<WorkerId>, worker: WorkerId) {
     if !all.contains(&worker) {
         all.push(worker);
     }
 }
 
 /// Takes `worker` off a roster; false when it was not on it.
-pub fn unenroll(all: &mut Vec<WorkerId>, worker: WorkerId) -> bool {
+pub(crate) fn unenroll(all: &mut Vec<WorkerId>, worker: WorkerId) -> bool {
     let before = all.len();
     all.retain(|&w| w != worker);
     all.len() != before
@@ -62,13 +40,13 @@ pub fn unenroll(all: &mut Vec<WorkerId>, worker: WorkerId) -> bool {
 
 /// Which workers may take a connection that `avoid` refused: any other
 /// worker, and `avoid` itself only when it is the only one listening.
-pub fn may_take(all: &[WorkerId], avoid: Option<WorkerId>) -> impl Fn(WorkerId) -> bool {
+pub(crate) fn may_take(all: &[WorkerId], avoid: Option<WorkerId>) -> impl Fn(WorkerId) -> bool {
     let others = all.iter().any(|&w| Some(w) != avoid);
     move |w| !others || Some(w) != avoid
 }
 
 /// What a scheduler may know of a connection.
-pub trait Connection {
+pub(crate) trait Connection {
     /// The client's address, where the scheduler asked for it
     /// (`Scheduler::needs_client_ip`) and the socket has one.
     fn client_ip(&self) -> Option<IpAddr>;
@@ -76,12 +54,12 @@ pub trait Connection {
 
 /// Open connections of a worker, as its agent reports them; `None` when the
 /// worker does not report.
-pub type Loads<'a> = &'a dyn Fn(WorkerId) -> Option<u64>;
+pub(crate) type Loads<'a> = &'a dyn Fn(WorkerId) -> Option<u64>;
 
 /// Who gets the connections the primary accepts for one listening socket.
 /// A worker has at most one connection in flight: after `next` hands it
 /// one, it gets no other until `ready` says it answered.
-pub trait Scheduler<C: Connection> {
+pub(crate) trait Scheduler<C: Connection> {
     /// A worker joins. It is not ready until `ready` is called.
     fn add(&mut self, worker: WorkerId);
     /// A worker leaves. Connections waiting for it stay, for the others.
@@ -123,6 +101,9 @@ impl Connection for u32 {
 
 /// Every assignment that can be made now.
 #[cfg(test)]
-pub fn pump<C: Connection>(s: &mut dyn Scheduler<C>, loads: Loads<'_>) -> Vec<(WorkerId, C)> {
+pub(crate) fn pump<C: Connection>(
+    s: &mut dyn Scheduler<C>,
+    loads: Loads<'_>,
+) -> Vec<(WorkerId, C)> {
     std::iter::from_fn(|| s.next(loads)).collect()
 }

@@ -7,7 +7,7 @@ use std::collections::VecDeque;
 use super::{enroll, unenroll, Connection, Loads, Scheduler, WorkerId};
 
 #[derive(Debug)]
-pub struct RoundRobin<C> {
+pub(crate) struct RoundRobin<C> {
     /// Workers listening through this handle, in the order they joined.
     all: Vec<WorkerId>,
     /// Workers with nothing in flight, oldest first.

@@ -14,7 +14,7 @@ use std::net::IpAddr;
 use super::{enroll, may_take, unenroll, Connection, Loads, Scheduler, WorkerId};
 
 #[derive(Debug)]
-pub struct Sticky<C> {
+pub(crate) struct Sticky<C> {
     /// Workers listening through this handle, in the order they joined.
     all: Vec<WorkerId>,
     /// Workers with nothing in flight, longest idle first.
@@ -59,7 +59,11 @@ fn weight(client: IpAddr, worker: WorkerId) -> u64 {
 
 /// The worker `client` belongs to among `workers`, other than `avoid`
 /// unless it is the only one.
-pub fn owner(workers: &[WorkerId], client: IpAddr, avoid: Option<WorkerId>) -> Option<WorkerId> {
+pub(crate) fn owner(
+    workers: &[WorkerId],
+    client: IpAddr,
+    avoid: Option<WorkerId>,
+) -> Option<WorkerId> {
     let allowed = may_take(workers, avoid);
     workers
         .iter()

@@ -1,0 +1,67 @@
+'use strict';
+// SCHED_REUSEPORT: every worker of a TCP server gets its own SO_REUSEPORT
+// socket for the address, made by the engine (src/reuseport_handle.rs),
+// and the kernel spreads connections over them. When a worker leaves, the
+// connections still queued on its socket go to the others through a
+// round-robin handle of the engine that has no listener of its own.
+const { getEngine } = require('./process');
+const { UV_TCP_IPV6ONLY } = require('./round_robin_handle');
+const { policies } = require('./contract.json');
+
+/** A socket the engine owns, sent to a worker as a listening handle. */
+class EngineSocket {
+  constructor(fd) {
+    this.fd = fd;
+  }
+}
+
+class ReusePortHandle {
+  /** TCP on an address; Unix sockets and listen({ fd }) share one socket. */
+  static appliesTo({ addressType, fd }) {
+    return (addressType === 4 || addressType === 6) && !(fd >= 0);
+  }
+
+  constructor(key, address, { port, flags }) {
+    this.key = key;
+    this.address = typeof address === 'string' ? address : null;
+    this.port = port;
+    this.ipv6Only = Boolean(flags & UV_TCP_IPV6ONLY);
+    this.all = new Map();
+    getEngine().listen(key, -1, policies.SCHED_RR);
+  }
+
+  add(worker, send) {
+    const engine = getEngine();
+    const fd = engine.reuseportSocket(this.key, worker.id, this.address, this.port, this.ipv6Only);
+    if (fd < 0) {
+      if (this.all.size === 0) this.close();
+      return send(fd, null);
+    }
+    this.all.set(worker.id, worker);
+    send(null, null, new EngineSocket(fd));
+    engine.addWorker(this.key, worker.id);
+  }
+
+  // worker.disconnect() (`retiring`): no more connections drained from
+  // others, but its socket stays until it is gone (it may still be using
+  // it). Then what waits in its queue goes to the others.
+  remove(worker, retiring) {
+    if (!this.all.has(worker.id)) return false;
+    const engine = getEngine();
+    engine.removeWorker(this.key, worker.id);
+    if (retiring) return false;
+    this.all.delete(worker.id);
+    engine.reuseportRelease(this.key, worker.id);
+    if (this.all.size !== 0) return false;
+    this.close();
+    return true;
+  }
+
+  close() {
+    const engine = getEngine();
+    engine.closeHandle(this.key);
+    engine.reuseportClose(this.key);
+  }
+}
+
+module.exports = { ReusePortHandle, EngineSocket };

@@ -1,0 +1,375 @@
+//! The connection channel: how the primary hands connections to a worker
+//! that loads rust-cluster, beside the worker's IPC channel.
+//!
+//! Node's own worker code takes each round-robin connection as an IPC
+//! message with a descriptor, acknowledges the descriptor, and answers
+//! `accepted`: three messages and one connection in flight per worker. A
+//! worker whose agent asked for it (lib/agent/conn_channel.js) gets its
+//! connections here instead, in batches: one `sendmsg` carries up to
+//! `CONN_CHANNEL_MAX_BATCH` descriptors, and the worker answers a whole
+//! batch with one write. Flow control is by credit: a worker has at most
+//! `CONN_CHANNEL_WINDOW` connections handed and not yet answered.
+//!
+//! The wire, both ways little-endian, on a Unix stream socket pair:
+//! - primary to worker: `[n: u16][n × server id: u32]`, the n descriptors
+//!   attached to the same `sendmsg`; the server id is the worker's name for
+//!   the server (sent with `connServer`);
+//! - worker to primary: `[n: u16][n × status: u8]`, for the oldest n
+//!   connections not yet answered: 1 taken, 0 refused (the server closed or
+//!   is at `maxConnections`), which the primary gives to another worker.
+//!
+//! The primary keeps its copy of every connection until it is answered, so
+//! a worker that dies with connections unanswered loses none of them.
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::io;
+use std::os::fd::{AsFd, OwnedFd};
+use std::rc::{Rc, Weak};
+use std::time::Instant;
+
+use nix::errno::Errno;
+
+use crate::channel::fdpass;
+use crate::contract::CONN_CHANNEL_MAX_BATCH;
+use crate::round_robin_handle::Accepted;
+use crate::sys::{EventLoop, Poll, Ready};
+
+/// A connection handed over the channel and not yet answered.
+pub(crate) struct Handed {
+    pub(crate) key: Rc<str>,
+    pub(crate) conn: Accepted,
+    pub(crate) sent: Instant,
+}
+
+/// What the engine hears from a connection channel.
+pub(crate) trait ConnEvents {
+    /// The worker answered these connections, oldest first: `true` taken.
+    fn answered(&self, worker: u32, answers: Vec<(Handed, bool)>);
+    /// The channel ended; these were never answered.
+    fn conn_channel_closed(&self, worker: u32, unanswered: Vec<Handed>);
+}
+
+/// A batch encoded and not yet (fully) written.
+struct Batch {
+    header: Vec<u8>,
+    fds: Vec<Rc<OwnedFd>>,
+    offset: usize,
+}
+
+pub(crate) struct ConnChannel {
+    worker: u32,
+    /// Declared before `sock`: the poll must stop before the socket closes.
+    poll: RefCell<Option<Poll>>,
+    sock: OwnedFd,
+    /// Handed and not yet answered, oldest first.
+    handed: RefCell<VecDeque<Handed>>,
+    /// Encoded batches waiting for room in the socket.
+    outbox: RefCell<VecDeque<Batch>>,
+    /// Answer bytes of a record not complete yet.
+    partial: RefCell<Vec<u8>>,
+    open: Cell<bool>,
+    events: Weak<dyn ConnEvents>,
+}
+
+impl ConnChannel {
+    /// Serve `sock`, our end of the pair whose other end goes to the worker.
+    pub(crate) fn open(
+        event_loop: Option<EventLoop>,
+        worker: u32,
+        sock: OwnedFd,
+        events: Weak<dyn ConnEvents>,
+    ) -> io::Result<Rc<ConnChannel>> {
+        let channel = Rc::new(ConnChannel {
+            worker,
+            poll: RefCell::new(None),
+            sock,
+            handed: RefCell::new(VecDeque::new()),
+            outbox: RefCell::new(VecDeque::new()),
+            partial: RefCell::new(Vec::new()),
+            open: Cell::new(true),
+            events,
+        });
+        if let Some(event_loop) = event_loop {
+            let me = Rc::downgrade(&channel);
+            let poll = Poll::new(event_loop, channel.sock.as_fd(), move |ready| {
+                if let Some(channel) = me.upgrade() {
+                    let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        channel.on_ready(ready)
+                    }));
+                    if ran.is_err() {
+                        channel.report_end();
+                    }
+                }
+            })?;
+            poll.watch(true, false);
+            // Connections in flight keep the loop alive through the listener;
+            // this channel alone does not.
+            poll.set_ref(false);
+            *channel.poll.borrow_mut() = Some(poll);
+        }
+        Ok(channel)
+    }
+
+    pub(crate) fn is_open(&self) -> bool {
+        self.open.get()
+    }
+
+    /// Connections handed and not yet answered.
+    pub(crate) fn outstanding(&self) -> usize {
+        self.handed.borrow().len()
+    }
+
+    /// The oldest unanswered connection's hand-over time, if any.
+    pub(crate) fn oldest(&self) -> Option<Instant> {
+        self.handed.borrow().front().map(|h| h.sent)
+    }
+
+    /// Hand `conns` (server id, connection) over, in batches. The caller
+    /// checks `is_open` first.
+    pub(crate) fn hand(&self, conns: Vec<(u32, Handed)>) {
+        let mut handed = self.handed.borrow_mut();
+        let mut outbox = self.outbox.borrow_mut();
+        let mut conns = conns.into_iter().peekable();
+        while conns.peek().is_some() {
+            let chunk: Vec<(u32, Handed)> = conns.by_ref().take(CONN_CHANNEL_MAX_BATCH).collect();
+            let mut header = Vec::with_capacity(2 + 4 * chunk.len());
+            header.extend_from_slice(&(chunk.len() as u16).to_le_bytes());
+            let mut fds = Vec::with_capacity(chunk.len());
+            for (id, h) in chunk {
+                header.extend_from_slice(&id.to_le_bytes());
+                fds.push(h.conn.fd.clone());
+                handed.push_back(h);
+            }
+            outbox.push_back(Batch {
+                header,
+                fds,
+                offset: 0,
+            });
+        }
+        drop((handed, outbox));
+        self.write();
+    }
+
+    fn write(&self) {
+        let mut outbox = self.outbox.borrow_mut();
+        let mut blocked = false;
+        while let Some(batch) = outbox.front_mut() {
+            let pass: Vec<_> = match batch.offset {
+                0 => batch.fds.iter().map(|fd| fd.as_fd()).collect(),
+                _ => Vec::new(),
+            };
+            match fdpass::send_with_fds(self.sock.as_fd(), &batch.header[batch.offset..], &pass) {
+                Ok(n) => {
+                    batch.offset += n;
+                    if batch.offset == batch.header.len() {
+                        outbox.pop_front();
+                    }
+                }
+                Err(Errno::EAGAIN) => {
+                    blocked = true;
+                    break;
+                }
+                Err(Errno::EINTR) => {}
+                // The reader sees the end and reports it.
+                Err(_) => {
+                    outbox.clear();
+                    break;
+                }
+            }
+        }
+        drop(outbox);
+        if let Some(poll) = self.poll.borrow().as_ref() {
+            poll.watch(self.open.get(), blocked);
+        }
+    }
+
+    pub(crate) fn on_ready(&self, ready: Ready) {
+        if ready.writable {
+            self.write();
+        }
+        if ready.readable || ready.error.is_some() {
+            self.read();
+        }
+    }
+
+    fn read(&self) {
+        let mut buf = [0u8; 4096];
+        loop {
+            if !self.open.get() {
+                return;
+            }
+            let mut fds = Vec::new();
+            let n = match fdpass::recv_with_fds(self.sock.as_fd(), &mut buf, &mut fds, 0) {
+                // A worker sends answers only, never descriptors.
+                Ok((_, true)) | Ok((0, _)) => return self.report_end(),
+                Ok((n, false)) => n,
+                Err(Errno::EAGAIN) => return,
+                Err(Errno::EINTR) => continue,
+                Err(_) => return self.report_end(),
+            };
+            let answers = {
+                let mut partial = self.partial.borrow_mut();
+                partial.extend_from_slice(&buf[..n]);
+                match self.take_answers(&mut partial) {
+                    Some(answers) => answers,
+                    None => {
+                        drop(partial);
+                        return self.report_end();
+                    }
+                }
+            };
+            if !answers.is_empty() {
+                if let Some(events) = self.events.upgrade() {
+                    events.answered(self.worker, answers);
+                }
+            }
+            if n < buf.len() {
+                return;
+            }
+        }
+    }
+
+    /// The complete answer records in `partial`, matched with the oldest
+    /// unanswered connections; None when the worker answered more than it
+    /// was handed (a broken peer).
+    fn take_answers(&self, partial: &mut Vec<u8>) -> Option<Vec<(Handed, bool)>> {
+        let mut answers = Vec::new();
+        let mut handed = self.handed.borrow_mut();
+        let mut at = 0;
+        while let Some(header) = partial.get(at..at + 2) {
+            let n = usize::from(u16::from_le_bytes([header[0], header[1]]));
+            let Some(statuses) = partial.get(at + 2..at + 2 + n) else {
+                break;
+            };
+            for &status in statuses {
+                answers.push((handed.pop_front()?, status == 1));
+            }
+            at += 2 + n;
+        }
+        partial.drain(..at);
+        Some(answers)
+    }
+
+    /// End the channel from a poll callback and tell the engine, which gives
+    /// what was not answered to other workers.
+    fn report_end(&self) {
+        let unanswered = self.end();
+        if let Some(events) = self.events.upgrade() {
+            events.conn_channel_closed(self.worker, unanswered);
+        }
+    }
+
+    /// The channel is over (the worker closed it, died, or broke the
+    /// protocol): returns what it was handed and did not answer.
+    pub(crate) fn end(&self) -> Vec<Handed> {
+        if !self.open.replace(false) {
+            return Vec::new();
+        }
+        drop(self.poll.borrow_mut().take());
+        let _ = nix::sys::socket::shutdown(
+            std::os::fd::AsRawFd::as_raw_fd(&self.sock),
+            nix::sys::socket::Shutdown::Both,
+        );
+        self.outbox.borrow_mut().clear();
+        let unanswered: Vec<Handed> = self.handed.borrow_mut().drain(..).collect();
+        unanswered
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::channel::tests::socket_pair;
+    use std::io::Write;
+
+    #[derive(Default)]
+    struct Answers {
+        answered: RefCell<Vec<bool>>,
+        closed: RefCell<Vec<usize>>,
+    }
+
+    impl ConnEvents for Answers {
+        fn answered(&self, _: u32, answers: Vec<(Handed, bool)>) {
+            self.answered
+                .borrow_mut()
+                .extend(answers.into_iter().map(|(_, ok)| ok));
+        }
+        fn conn_channel_closed(&self, _: u32, unanswered: Vec<Handed>) {
+            self.closed.borrow_mut().push(unanswered.len());
+        }
+    }
+
+    fn handed(n: usize) -> Vec<(u32, Handed)> {
+        (0..n)
+            .map(|i| {
+                let (conn, _peer) = socket_pair();
+                let h = Handed {
+                    key: "k".into(),
+                    conn: Accepted::new(conn, None),
+                    sent: Instant::now(),
+                };
+                (i as u32 % 3, h)
+            })
+            .collect()
+    }
+
+    const READABLE: Ready = Ready {
+        readable: true,
+        writable: false,
+        error: None,
+    };
+
+    #[test]
+    fn batches_carry_their_descriptors_and_answers_settle_them_in_order() {
+        let (ours, theirs) = socket_pair();
+        let events = Rc::new(Answers::default());
+        let weak: Weak<dyn ConnEvents> = Rc::downgrade(&(events.clone() as Rc<dyn ConnEvents>));
+        let ch = ConnChannel::open(None, 1, ours, weak).expect("open");
+        ch.hand(handed(CONN_CHANNEL_MAX_BATCH + 5));
+        assert_eq!(ch.outstanding(), CONN_CHANNEL_MAX_BATCH + 5);
+
+        // The worker reads two records: a full batch and the rest.
+        let mut got = Vec::new();
+        let mut buf = vec![0u8; 4096];
+        for expected in [CONN_CHANNEL_MAX_BATCH, 5] {
+            let mut fds = Vec::new();
+            let (n, _) =
+                fdpass::recv_with_fds(theirs.as_fd(), &mut buf, &mut fds, 64).expect("recv");
+            assert_eq!(u16::from_le_bytes([buf[0], buf[1]]) as usize, expected);
+            assert_eq!(n, 2 + 4 * expected);
+            assert_eq!(fds.len(), expected);
+            got.extend(fds);
+        }
+
+        // It takes the first two, refuses the third, in a split record.
+        let mut peer = std::fs::File::from(theirs);
+        peer.write_all(&[3, 0, 1]).expect("write");
+        ch.on_ready(READABLE);
+        assert!(events.answered.borrow().is_empty());
+        peer.write_all(&[1, 0]).expect("write");
+        ch.on_ready(READABLE);
+        assert_eq!(*events.answered.borrow(), vec![true, true, false]);
+        assert_eq!(ch.outstanding(), CONN_CHANNEL_MAX_BATCH + 2);
+
+        // The worker goes away: the rest come back unanswered.
+        drop(peer);
+        ch.on_ready(READABLE);
+        assert_eq!(*events.closed.borrow(), vec![CONN_CHANNEL_MAX_BATCH + 2]);
+    }
+
+    #[test]
+    fn answering_more_than_was_handed_ends_the_channel() {
+        let (ours, theirs) = socket_pair();
+        let events = Rc::new(Answers::default());
+        let weak: Weak<dyn ConnEvents> = Rc::downgrade(&(events.clone() as Rc<dyn ConnEvents>));
+        let ch = ConnChannel::open(None, 1, ours, weak).expect("open");
+        ch.hand(handed(1));
+        std::fs::File::from(theirs)
+            .write_all(&[2, 0, 1, 1])
+            .expect("write");
+        ch.on_ready(READABLE);
+        assert!(!ch.is_open());
+        assert_eq!(*events.closed.borrow(), vec![0]);
+    }
+}

@@ -1,0 +1,612 @@
+//! The one unsafe corner of rust-cluster. Everything that trusts a raw
+//! pointer or a raw descriptor is here, behind safe types:
+//! - `Poll` and `Timer`: libuv handles on Node's own event loop, whose
+//!   callbacks run Rust on the JS thread without entering V8;
+//! - `JsFunction`: entering JavaScript from such a callback the way Node's
+//!   own I/O callbacks do (`napi_make_callback`: the nextTick queue and the
+//!   microtasks run when it returns, and a throw becomes an uncaught
+//!   exception);
+//! - descriptors: taking ownership of those the kernel just gave us, and
+//!   copying one that JS names by number.
+//!
+//! libuv's functions are looked up in the host process (Node exports them for
+//! addons) when first needed, as napi-sys looks up Node-API's: the unit tests
+//! link and run without Node, they just cannot make a `Poll`.
+
+use std::alloc::{alloc_zeroed, dealloc, Layout};
+use std::cell::Cell;
+use std::ffi::{c_char, c_int, c_void, CStr};
+use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::ptr;
+use std::sync::OnceLock;
+
+use napi::sys;
+use nix::errno::Errno;
+
+type RawHandle = c_void;
+type PollCb = unsafe extern "C" fn(*mut RawHandle, c_int, c_int);
+type TimerCb = unsafe extern "C" fn(*mut RawHandle);
+type CloseCb = unsafe extern "C" fn(*mut RawHandle);
+
+/// libuv's `uv_handle_type` values for the handles we make.
+const UV_POLL: c_int = 8;
+const UV_TIMER: c_int = 13;
+const UV_READABLE: c_int = 1;
+const UV_WRITABLE: c_int = 2;
+
+type HandleSizeFn = unsafe extern "C" fn(c_int) -> usize;
+type InitFn = unsafe extern "C" fn(*mut sys::uv_loop_s, *mut RawHandle) -> c_int;
+type PollInitFn = unsafe extern "C" fn(*mut sys::uv_loop_s, *mut RawHandle, c_int) -> c_int;
+type PollStartFn = unsafe extern "C" fn(*mut RawHandle, c_int, PollCb) -> c_int;
+type TimerStartFn = unsafe extern "C" fn(*mut RawHandle, TimerCb, u64, u64) -> c_int;
+type StopFn = unsafe extern "C" fn(*mut RawHandle) -> c_int;
+type CloseFn = unsafe extern "C" fn(*mut RawHandle, CloseCb);
+type RefFn = unsafe extern "C" fn(*mut RawHandle);
+type SetDataFn = unsafe extern "C" fn(*mut RawHandle, *mut c_void);
+type GetDataFn = unsafe extern "C" fn(*const RawHandle) -> *mut c_void;
+
+/// The libuv functions we call, from the host process.
+struct Uv {
+    handle_size: HandleSizeFn,
+    poll_init: PollInitFn,
+    poll_start: PollStartFn,
+    poll_stop: StopFn,
+    timer_init: InitFn,
+    timer_start: TimerStartFn,
+    timer_stop: StopFn,
+    close: CloseFn,
+    handle_ref: RefFn,
+    handle_unref: RefFn,
+    set_data: SetDataFn,
+    get_data: GetDataFn,
+}
+
+fn lookup(name: &CStr) -> Option<*mut c_void> {
+    // SAFETY: dlsym with RTLD_DEFAULT only reads the loaded images' symbol
+    // tables; `name` is a valid C string.
+    let found = unsafe { nix::libc::dlsym(nix::libc::RTLD_DEFAULT, name.as_ptr()) };
+    (!found.is_null()).then_some(found)
+}
+
+macro_rules! uv_fn {
+    ($name:literal, $ty:ty) => {{
+        let found = lookup($name)?;
+        // SAFETY: the symbol is libuv's exported function of that name, whose
+        // C signature is `$ty` (libuv's uv.h, stable across the libuv 1.x
+        // versions Node 18-24 ship).
+        unsafe { std::mem::transmute::<*mut c_void, $ty>(found) }
+    }};
+}
+
+fn uv() -> io::Result<&'static Uv> {
+    static UV: OnceLock<Option<Uv>> = OnceLock::new();
+    UV.get_or_init(|| {
+        Some(Uv {
+            handle_size: uv_fn!(c"uv_handle_size", HandleSizeFn),
+            poll_init: uv_fn!(c"uv_poll_init", PollInitFn),
+            poll_start: uv_fn!(c"uv_poll_start", PollStartFn),
+            poll_stop: uv_fn!(c"uv_poll_stop", StopFn),
+            timer_init: uv_fn!(c"uv_timer_init", InitFn),
+            timer_start: uv_fn!(c"uv_timer_start", TimerStartFn),
+            timer_stop: uv_fn!(c"uv_timer_stop", StopFn),
+            close: uv_fn!(c"uv_close", CloseFn),
+            handle_ref: uv_fn!(c"uv_ref", RefFn),
+            handle_unref: uv_fn!(c"uv_unref", RefFn),
+            set_data: uv_fn!(c"uv_handle_set_data", SetDataFn),
+            get_data: uv_fn!(c"uv_handle_get_data", GetDataFn),
+        })
+    })
+    .as_ref()
+    .ok_or_else(|| io::Error::other("libuv is not in this process (not running in Node?)"))
+}
+
+/// Node's libuv loop for the current environment. Only usable on the JS
+/// thread, which every method of the N-API objects runs on.
+#[derive(Clone, Copy)]
+pub(crate) struct EventLoop(*mut sys::uv_loop_s);
+
+impl EventLoop {
+    pub(crate) fn of(env: &napi::Env) -> napi::Result<EventLoop> {
+        env.get_uv_event_loop().map(EventLoop)
+    }
+}
+
+/// What a poll handle saw.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Ready {
+    pub(crate) readable: bool,
+    pub(crate) writable: bool,
+    /// libuv reported an error on the descriptor (a negative errno).
+    pub(crate) error: Option<i32>,
+}
+
+enum Callback {
+    Poll(Box<dyn FnMut(Ready)>),
+    Timer(Box<dyn FnMut()>),
+}
+
+/// What a handle's `data` points to; freed in the close callback, never
+/// before, so a callback may close its own handle.
+struct HandleData {
+    callback: Callback,
+    layout: Layout,
+}
+
+/// A libuv handle we allocated; closing it (on drop) frees it once libuv is
+/// done with it.
+struct Handle {
+    raw: *mut RawHandle,
+    uv: &'static Uv,
+}
+
+impl Handle {
+    fn new(
+        kind: c_int,
+        callback: Callback,
+        init: impl FnOnce(&Uv, *mut RawHandle) -> c_int,
+    ) -> io::Result<Handle> {
+        let uv = uv()?;
+        // SAFETY: uv_handle_size takes any handle type value.
+        let size = unsafe { (uv.handle_size)(kind) };
+        let layout = Layout::from_size_align(size.max(1), 16).map_err(io::Error::other)?;
+        // SAFETY: the layout has a non-zero size.
+        let raw = unsafe { alloc_zeroed(layout) } as *mut RawHandle;
+        if raw.is_null() {
+            return Err(io::ErrorKind::OutOfMemory.into());
+        }
+        let rc = init(uv, raw);
+        if rc != 0 {
+            // SAFETY: init failed, so libuv holds no reference to `raw`,
+            // which we allocated with `layout` just above.
+            unsafe { dealloc(raw as *mut u8, layout) };
+            return Err(io::Error::from_raw_os_error(-rc));
+        }
+        let data = Box::into_raw(Box::new(HandleData { callback, layout }));
+        // SAFETY: `raw` is an initialized handle; data is ours until on_close.
+        unsafe { (uv.set_data)(raw, data as *mut c_void) };
+        Ok(Handle { raw, uv })
+    }
+
+    fn set_ref(&self, on: bool) {
+        // SAFETY: `raw` is a live handle (closed only in drop).
+        unsafe {
+            if on {
+                (self.uv.handle_ref)(self.raw)
+            } else {
+                (self.uv.handle_unref)(self.raw)
+            }
+        }
+    }
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        // SAFETY: `raw` is live and not yet closing; libuv stops it now and
+        // calls on_close later, which frees it.
+        unsafe { (self.uv.close)(self.raw, on_close) };
+    }
+}
+
+unsafe extern "C" fn on_close(raw: *mut RawHandle) {
+    let Ok(uv) = uv() else { return };
+    // SAFETY: `data` was set by Handle::new from Box::into_raw and is taken
+    // back exactly once, here, after which libuv never touches `raw` again.
+    unsafe {
+        let data = Box::from_raw((uv.get_data)(raw) as *mut HandleData);
+        let layout = data.layout;
+        drop(data);
+        dealloc(raw as *mut u8, layout);
+    }
+}
+
+/// Runs a handle's callback. A panic there is a bug of ours; it must not
+/// unwind into libuv, so it is reported and swallowed (the callbacks that can
+/// leave state half-done guard themselves, see channel/mod.rs).
+unsafe fn run_callback(raw: *mut RawHandle, run: impl FnOnce(&mut Callback)) {
+    let Ok(uv) = uv() else { return };
+    // SAFETY: `data` stays valid until on_close, which libuv runs only
+    // after the last callback; callbacks never nest.
+    let data = unsafe { &mut *((uv.get_data)(raw) as *mut HandleData) };
+    let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(&mut data.callback)));
+    if let Err(payload) = ran {
+        eprintln!(
+            "rust-cluster: internal error in an event callback: {}",
+            panic_message(&*payload)
+        );
+    }
+}
+
+unsafe extern "C" fn on_poll(raw: *mut RawHandle, status: c_int, events: c_int) {
+    let ready = Ready {
+        readable: events & UV_READABLE != 0,
+        writable: events & UV_WRITABLE != 0,
+        error: (status < 0).then_some(status),
+    };
+    // SAFETY: called by libuv for a live poll handle made by Poll::new.
+    unsafe {
+        run_callback(raw, |cb| {
+            if let Callback::Poll(f) = cb {
+                f(ready)
+            }
+        })
+    };
+}
+
+unsafe extern "C" fn on_timer(raw: *mut RawHandle) {
+    // SAFETY: called by libuv for a live timer handle made by Timer::new.
+    unsafe {
+        run_callback(raw, |cb| {
+            if let Callback::Timer(f) = cb {
+                f()
+            }
+        })
+    };
+}
+
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
+    if let Some(text) = payload.downcast_ref::<&str>() {
+        text
+    } else if let Some(text) = payload.downcast_ref::<String>() {
+        text
+    } else {
+        "panic"
+    }
+}
+
+/// A descriptor watched by Node's event loop. The callback runs on the JS
+/// thread when the descriptor is ready for what `watch` asked. Close the
+/// descriptor only after dropping the poll.
+pub(crate) struct Poll {
+    handle: Handle,
+    events: Cell<c_int>,
+}
+
+impl Poll {
+    pub(crate) fn new(
+        event_loop: EventLoop,
+        fd: BorrowedFd<'_>,
+        on_ready: impl FnMut(Ready) + 'static,
+    ) -> io::Result<Poll> {
+        let fd = fd.as_raw_fd();
+        let handle = Handle::new(UV_POLL, Callback::Poll(Box::new(on_ready)), |uv, raw| {
+            // SAFETY: `raw` is zeroed memory of uv_poll_t's size; the loop is
+            // Node's, alive as long as the environment.
+            unsafe { (uv.poll_init)(event_loop.0, raw, fd) }
+        })?;
+        Ok(Poll {
+            handle,
+            events: Cell::new(0),
+        })
+    }
+
+    /// Be called when the descriptor is readable and/or writable; neither
+    /// stops watching.
+    pub(crate) fn watch(&self, readable: bool, writable: bool) {
+        let events =
+            if readable { UV_READABLE } else { 0 } | if writable { UV_WRITABLE } else { 0 };
+        if events == self.events.get() {
+            return;
+        }
+        self.events.set(events);
+        let uv = self.handle.uv;
+        // SAFETY: the handle is live; on_poll matches uv_poll_cb.
+        let rc = unsafe {
+            if events == 0 {
+                (uv.poll_stop)(self.handle.raw)
+            } else {
+                (uv.poll_start)(self.handle.raw, events, on_poll)
+            }
+        };
+        if rc != 0 {
+            eprintln!(
+                "rust-cluster: cannot watch a descriptor: {}",
+                io::Error::from_raw_os_error(-rc)
+            );
+        }
+    }
+
+    /// Whether this handle keeps Node's event loop alive (it does by default,
+    /// while watching).
+    pub(crate) fn set_ref(&self, on: bool) {
+        self.handle.set_ref(on);
+    }
+}
+
+/// A libuv timer on Node's event loop; it never keeps the loop alive.
+pub(crate) struct Timer {
+    handle: Handle,
+}
+
+impl Timer {
+    pub(crate) fn new(event_loop: EventLoop, on_fire: impl FnMut() + 'static) -> io::Result<Timer> {
+        let handle = Handle::new(UV_TIMER, Callback::Timer(Box::new(on_fire)), |uv, raw| {
+            // SAFETY: as in Poll::new.
+            unsafe { (uv.timer_init)(event_loop.0, raw) }
+        })?;
+        handle.set_ref(false);
+        Ok(Timer { handle })
+    }
+
+    /// Fire after `millis`, then every `repeat` ms (0: once).
+    pub(crate) fn start(&self, millis: u64, repeat: u64) {
+        // SAFETY: the handle is live; on_timer matches uv_timer_cb.
+        unsafe { (self.handle.uv.timer_start)(self.handle.raw, on_timer, millis, repeat) };
+    }
+
+    pub(crate) fn stop(&self) {
+        // SAFETY: the handle is live.
+        unsafe { (self.handle.uv.timer_stop)(self.handle.raw) };
+    }
+}
+
+/// A JS function that Rust calls from libuv callbacks, as Node calls its own
+/// I/O callbacks: through `napi_make_callback` with an async context, so the
+/// nextTick queue and the microtasks run after it and a throw is reported as
+/// an uncaught exception.
+pub(crate) struct JsFunction {
+    env: sys::napi_env,
+    func: sys::napi_ref,
+    context: sys::napi_async_context,
+}
+
+/// Builds arguments inside a handle scope.
+pub(crate) struct Scope {
+    env: sys::napi_env,
+}
+
+/// A JS value, valid inside its `Scope`.
+#[derive(Clone, Copy)]
+pub(crate) struct Value(sys::napi_value);
+
+fn check(status: sys::napi_status) -> napi::Result<()> {
+    if status == sys::Status::napi_ok {
+        Ok(())
+    } else {
+        Err(napi::Error::new(
+            napi::Status::from(status),
+            "N-API call failed",
+        ))
+    }
+}
+
+impl JsFunction {
+    pub(crate) fn new(
+        env: &napi::Env,
+        func: sys::napi_value,
+        name: &str,
+    ) -> napi::Result<JsFunction> {
+        let env = env.raw();
+        let mut func_ref = ptr::null_mut();
+        let mut resource = ptr::null_mut();
+        let mut context = ptr::null_mut();
+        // SAFETY: `env` is the live environment of the calling N-API method
+        // and `func` a value of its current scope.
+        unsafe {
+            check(sys::napi_create_reference(env, func, 1, &mut func_ref))?;
+            check(sys::napi_create_string_utf8(
+                env,
+                name.as_ptr() as *const c_char,
+                name.len() as isize,
+                &mut resource,
+            ))?;
+            check(sys::napi_async_init(
+                env,
+                ptr::null_mut(),
+                resource,
+                &mut context,
+            ))?;
+        }
+        Ok(JsFunction {
+            env,
+            func: func_ref,
+            context,
+        })
+    }
+
+    /// Call the function with the arguments `args` builds, and read its
+    /// result with `read`. Call only from a libuv callback (the top of the JS
+    /// thread's stack), never while Rust state is borrowed: the JS may call
+    /// back into the engine. `None` when the call threw (the exception has
+    /// gone to `uncaughtException`) or failed.
+    pub(crate) fn call<R>(
+        &self,
+        args: impl FnOnce(&Scope) -> napi::Result<Vec<Value>>,
+        read: impl FnOnce(&Scope, Value) -> R,
+    ) -> Option<R> {
+        let env = self.env;
+        let mut scope = ptr::null_mut();
+        // SAFETY: `env` is the environment this function was made in; we are
+        // on its JS thread (libuv callbacks run there).
+        if unsafe { sys::napi_open_handle_scope(env, &mut scope) } != sys::Status::napi_ok {
+            return None;
+        }
+        let s = Scope { env };
+        let result = (|| {
+            let argv: Vec<sys::napi_value> = args(&s).ok()?.into_iter().map(|v| v.0).collect();
+            let mut func = ptr::null_mut();
+            let mut recv = ptr::null_mut();
+            let mut result = ptr::null_mut();
+            // SAFETY: the reference is alive (deleted only in drop); argv
+            // holds values of the open scope.
+            let status = unsafe {
+                sys::napi_get_reference_value(env, self.func, &mut func);
+                sys::napi_get_global(env, &mut recv);
+                sys::napi_make_callback(
+                    env,
+                    self.context,
+                    recv,
+                    func,
+                    argv.len(),
+                    argv.as_ptr(),
+                    &mut result,
+                )
+            };
+            if status == sys::Status::napi_ok {
+                return Some(read(&s, Value(result)));
+            }
+            let mut pending = false;
+            // SAFETY: as above; the exception value belongs to the scope.
+            unsafe {
+                sys::napi_is_exception_pending(env, &mut pending);
+                if pending {
+                    let mut error = ptr::null_mut();
+                    sys::napi_get_and_clear_last_exception(env, &mut error);
+                    sys::napi_fatal_exception(env, error);
+                }
+            }
+            None
+        })();
+        // SAFETY: closes the scope opened above.
+        unsafe { sys::napi_close_handle_scope(env, scope) };
+        result
+    }
+}
+
+impl Drop for JsFunction {
+    fn drop(&mut self) {
+        // SAFETY: dropped on the JS thread with its environment (the owning
+        // N-API object's finalizer), so both handles are still valid.
+        unsafe {
+            sys::napi_delete_reference(self.env, self.func);
+            sys::napi_async_destroy(self.env, self.context);
+        }
+    }
+}
+
+impl Scope {
+    fn make(
+        &self,
+        f: impl FnOnce(*mut sys::napi_value) -> sys::napi_status,
+    ) -> napi::Result<Value> {
+        let mut value = ptr::null_mut();
+        check(f(&mut value))?;
+        Ok(Value(value))
+    }
+
+    pub(crate) fn undefined(&self) -> napi::Result<Value> {
+        // SAFETY: the scope's env is live on this thread.
+        self.make(|out| unsafe { sys::napi_get_undefined(self.env, out) })
+    }
+
+    pub(crate) fn int(&self, n: i32) -> napi::Result<Value> {
+        // SAFETY: as above.
+        self.make(|out| unsafe { sys::napi_create_int32(self.env, n, out) })
+    }
+
+    /// A string from UTF-8 bytes; invalid sequences become U+FFFD, as
+    /// Node's channel decodes them.
+    pub(crate) fn utf8(&self, bytes: &[u8]) -> napi::Result<Value> {
+        // SAFETY: as above; the pointer and length describe `bytes`.
+        self.make(|out| unsafe {
+            sys::napi_create_string_utf8(
+                self.env,
+                bytes.as_ptr() as *const c_char,
+                bytes.len() as isize,
+                out,
+            )
+        })
+    }
+
+    /// A Buffer holding a copy of `bytes`.
+    pub(crate) fn buffer(&self, bytes: &[u8]) -> napi::Result<Value> {
+        let mut data = ptr::null_mut();
+        // SAFETY: as above; napi copies `bytes`.
+        self.make(|out| unsafe {
+            sys::napi_create_buffer_copy(
+                self.env,
+                bytes.len(),
+                bytes.as_ptr() as *const c_void,
+                &mut data,
+                out,
+            )
+        })
+    }
+
+    /// An Int32Array holding a copy of `numbers`.
+    pub(crate) fn int32_array(&self, numbers: &[i32]) -> napi::Result<Value> {
+        let bytes = std::mem::size_of_val(numbers);
+        let mut data: *mut c_void = ptr::null_mut();
+        // SAFETY: as above; the new ArrayBuffer has `bytes` bytes at `data`,
+        // which we fill before anything else can see it.
+        let buffer = self
+            .make(|out| unsafe { sys::napi_create_arraybuffer(self.env, bytes, &mut data, out) })?;
+        if bytes > 0 {
+            // SAFETY: `data` points to `bytes` writable bytes.
+            unsafe {
+                ptr::copy_nonoverlapping(numbers.as_ptr() as *const u8, data as *mut u8, bytes)
+            };
+        }
+        // SAFETY: as above.
+        self.make(|out| unsafe {
+            sys::napi_create_typedarray(
+                self.env,
+                sys::TypedarrayType::int32_array,
+                numbers.len(),
+                buffer.0,
+                0,
+                out,
+            )
+        })
+    }
+
+    /// The bytes of a typed array or Buffer `value`, if it is one.
+    pub(crate) fn bytes_of(&self, value: Value) -> Option<Vec<u8>> {
+        let mut is_typed = false;
+        // SAFETY: as above; `value` belongs to this scope.
+        unsafe { sys::napi_is_typedarray(self.env, value.0, &mut is_typed) };
+        if !is_typed {
+            return None;
+        }
+        let mut kind = 0;
+        let mut length = 0;
+        let mut data = ptr::null_mut();
+        let mut buffer = ptr::null_mut();
+        let mut offset = 0;
+        // SAFETY: as above.
+        let status = unsafe {
+            sys::napi_get_typedarray_info(
+                self.env,
+                value.0,
+                &mut kind,
+                &mut length,
+                &mut data,
+                &mut buffer,
+                &mut offset,
+            )
+        };
+        if status != sys::Status::napi_ok || kind != sys::TypedarrayType::uint8_array {
+            return None;
+        }
+        if length == 0 {
+            return Some(Vec::new());
+        }
+        // SAFETY: napi says `data` holds `length` bytes, alive in this scope.
+        Some(unsafe { std::slice::from_raw_parts(data as *const u8, length) }.to_vec())
+    }
+}
+
+/// Take ownership of a descriptor the kernel has just installed for us
+/// (accept, recvmsg with SCM_RIGHTS, socketpair). Only for those: the caller
+/// guarantees nothing else owns `raw`.
+pub(crate) fn adopt_new_fd(raw: RawFd) -> OwnedFd {
+    // SAFETY: per the contract above, `raw` is a fresh descriptor that no
+    // other owner knows of.
+    unsafe { OwnedFd::from_raw_fd(raw) }
+}
+
+/// Our own close-on-exec copy of a descriptor someone names by number (JS
+/// passing a handle's fd).
+pub(crate) fn duplicate_raw(fd: RawFd) -> Result<OwnedFd, Errno> {
+    // SAFETY: F_GETFD only reads the descriptor's flags; on a number that is
+    // not an open descriptor it fails with EBADF and touches nothing.
+    if unsafe { nix::libc::fcntl(fd, nix::libc::F_GETFD) } == -1 {
+        return Err(Errno::last());
+    }
+    // SAFETY: the descriptor is open (checked above) and is borrowed only for
+    // the F_DUPFD_CLOEXEC that follows, which makes our own copy.
+    let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
+    borrowed
+        .try_clone_to_owned()
+        .map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(0)))
+}

@@ -1,0 +1,83 @@
+//! What the engine keeps of one worker, after Node's `worker.js`: its
+//! channels and its connection counters.
+
+use std::cell::Cell;
+use std::rc::Rc;
+
+use crate::channel::Channel;
+use crate::conn_channel::ConnChannel;
+
+pub(crate) struct Worker {
+    pub(crate) channel: Rc<Channel>,
+    /// Its connection channel, once its agent asked for one.
+    pub(crate) conns: Option<Rc<ConnChannel>>,
+    /// Connections the primary handed over and the worker took.
+    handed: Cell<u64>,
+    /// Of those, how many the worker's agent says it has closed (a running
+    /// total), once it reports at all.
+    closed: Cell<Option<u64>>,
+    /// Already reported as sitting on a handed connection.
+    pub(crate) reported_unresponsive: Cell<bool>,
+}
+
+impl Worker {
+    pub(crate) fn new(channel: Rc<Channel>) -> Self {
+        Worker {
+            channel,
+            conns: None,
+            handed: Cell::new(0),
+            closed: Cell::new(None),
+            reported_unresponsive: Cell::new(false),
+        }
+    }
+
+    pub(crate) fn add_handed(&self) {
+        self.handed.set(self.handed.get() + 1);
+    }
+
+    pub(crate) fn handed(&self) -> u64 {
+        self.handed.get()
+    }
+
+    pub(crate) fn report_closed(&self, total: u64) {
+        self.closed.set(Some(total));
+    }
+
+    /// Handed and not yet closed; `None` when the worker does not report.
+    pub(crate) fn open(&self) -> Option<u64> {
+        let closed = self.closed.get()?;
+        Some(self.handed.get().saturating_sub(closed))
+    }
+
+    /// Connections it holds unanswered on its connection channel.
+    pub(crate) fn outstanding(&self) -> usize {
+        self.conns.as_ref().map_or(0, |c| c.outstanding())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::channel::framing::Mode;
+    use crate::channel::tests::{socket_pair, Recorder};
+    use crate::channel::ChannelEvents;
+    use std::rc::Weak;
+
+    #[test]
+    fn open_is_unknown_until_the_worker_reports() {
+        let (ours, _theirs) = socket_pair();
+        let recorder: Rc<dyn ChannelEvents> = Rc::new(Recorder::default());
+        let weak: Weak<dyn ChannelEvents> = Rc::downgrade(&recorder);
+        let channel = Channel::open(None, 3, ours, Mode::Json, 1024, weak).expect("open");
+        let w = Worker::new(channel);
+        w.add_handed();
+        w.add_handed();
+        assert_eq!((w.handed(), w.open()), (2, None));
+        w.report_closed(1);
+        assert_eq!(w.open(), Some(1));
+        // A worker that counts more closes than it was handed never shows a
+        // negative number.
+        w.report_closed(5);
+        assert_eq!(w.open(), Some(0));
+    }
+}
