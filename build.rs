@@ -43,6 +43,12 @@ fn main() {
         let name = format!("CONN_CHANNEL_{}", screaming(name));
         writeln!(out, "pub(crate) const {name}: usize = {};", number(value)).unwrap();
     }
+    writeln!(
+        out,
+        "pub(crate) const BACKPRESSURE_BYTES: usize = {};",
+        number(&contract["backpressureBytes"])
+    )
+    .unwrap();
     writeln!(out, "pub(crate) const CONTRACT_JSON: &str = {text:?};").unwrap();
     let dest =
         std::path::Path::new(&std::env::var("OUT_DIR").expect("OUT_DIR")).join("contract.rs");

@@ -4,7 +4,7 @@
 //! loop, and given to JS (lib/agent/conn_channel.js) once per wake-up; JS
 //! says which it took, and one write answers them all.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, IntoRawFd, OwnedFd};
@@ -189,5 +189,111 @@ impl Receiver {
         if let Some(poll) = self.poll.borrow().as_ref() {
             poll.watch(true, blocked);
         }
+    }
+}
+
+/// In a worker whose agent writes its IPC channel itself (lib/agent/sender.js):
+/// what a write could not place because the channel was full, written as
+/// the primary makes room. It watches a copy of the channel's descriptor,
+/// since Node's own handle watches the original for reading.
+pub(crate) struct Sender {
+    /// Declared before `sock`: the poll must stop before the socket closes.
+    poll: RefCell<Option<Poll>>,
+    /// Our copy of the channel; dropped (closed) once Node has closed its
+    /// own and we have written everything.
+    sock: RefCell<Option<OwnedFd>>,
+    queue: RefCell<Vec<u8>>,
+    closing: Cell<bool>,
+    /// `onDrain(errno)`: everything is written (0), or writing failed.
+    js: JsFunction,
+}
+
+impl Sender {
+    pub(crate) fn open(
+        event_loop: EventLoop,
+        sock: OwnedFd,
+        js: JsFunction,
+    ) -> io::Result<Rc<Sender>> {
+        let sender = Rc::new(Sender {
+            poll: RefCell::new(None),
+            sock: RefCell::new(None),
+            queue: RefCell::new(Vec::new()),
+            closing: Cell::new(false),
+            js,
+        });
+        let me = Rc::downgrade(&sender);
+        let poll = Poll::new(event_loop, sock.as_fd(), move |_| {
+            if let Some(sender) = me.upgrade() {
+                sender.on_writable();
+            }
+        })?;
+        *sender.poll.borrow_mut() = Some(poll);
+        *sender.sock.borrow_mut() = Some(sock);
+        Ok(sender)
+    }
+
+    /// Bytes not yet written.
+    pub(crate) fn pending(&self) -> usize {
+        self.queue.borrow().len()
+    }
+
+    /// Queue `data` after what waits, and write what the socket takes now.
+    /// Returns the bytes still waiting, or the errno of a failed write.
+    pub(crate) fn write(&self, data: &[u8]) -> Result<usize, Errno> {
+        self.queue.borrow_mut().extend_from_slice(data);
+        self.write_some()
+    }
+
+    /// Node closed its end of the channel: close ours once all is written.
+    pub(crate) fn close_when_drained(&self) {
+        self.closing.set(true);
+        if self.pending() == 0 {
+            self.close();
+        }
+    }
+
+    fn close(&self) {
+        drop(self.poll.borrow_mut().take());
+        drop(self.sock.borrow_mut().take());
+    }
+
+    fn write_some(&self) -> Result<usize, Errno> {
+        let sock = self.sock.borrow();
+        let Some(sock) = sock.as_ref() else {
+            return Err(Errno::EPIPE);
+        };
+        let mut queue = self.queue.borrow_mut();
+        let mut result = Ok(());
+        while !queue.is_empty() {
+            match fdpass::send_with_fds(sock.as_fd(), &queue, &[]) {
+                Ok(n) => {
+                    queue.drain(..n);
+                }
+                Err(Errno::EINTR) => {}
+                Err(Errno::EAGAIN) => break,
+                Err(e) => {
+                    queue.clear();
+                    result = Err(e);
+                }
+            }
+        }
+        let left = queue.len();
+        drop(queue);
+        if let Some(poll) = self.poll.borrow().as_ref() {
+            poll.watch(false, left > 0);
+        }
+        result.map(|()| left)
+    }
+
+    fn on_writable(&self) {
+        let errno = match self.write_some() {
+            Ok(0) => 0,
+            Ok(_) => return,
+            Err(e) => -(e as i32),
+        };
+        if self.closing.get() {
+            self.close();
+        }
+        self.js.call(|s| Ok(vec![s.int(errno)?]), |_, _| ());
     }
 }

@@ -109,10 +109,9 @@ impl Primary {
         fd: Option<i32>,
         ticket: Option<u32>,
     ) -> Result<i32> {
-        const BACKPRESSURE_BYTES: usize = 65536 * 2;
         let fd = fd.map(duplicate).transpose()?;
         Ok(match self.engine.send(worker, frame, fd, ticket) {
-            Ok(queued) => i32::from(queued < BACKPRESSURE_BYTES),
+            Ok(queued) => i32::from(queued < contract::BACKPRESSURE_BYTES),
             Err(errno) => -(errno as i32),
         })
     }
@@ -279,6 +278,49 @@ impl Child {
     #[napi(catch_unwind)]
     pub fn close(&self) {
         self.receiver.close();
+    }
+}
+
+/// In a worker: writes to its IPC channel that found it full
+/// (lib/agent/sender.js), finished as the primary reads.
+#[napi]
+pub struct ChannelSender {
+    sender: Rc<child::Sender>,
+}
+
+#[napi]
+impl ChannelSender {
+    /// Write to (a copy of) `fd`; `onDrain(errno)` is called once all that
+    /// was queued is written (0) or a write failed (-errno).
+    #[napi(constructor, catch_unwind)]
+    pub fn new(env: Env, fd: i32, on_drain: Function<'_>) -> Result<Self> {
+        let sock = duplicate(fd)?;
+        let js = JsFunction::new(&env, on_drain.value().value, "rust-cluster:sender")?;
+        let sender = child::Sender::open(EventLoop::of(&env)?, sock, js)
+            .map_err(|e| Error::from_reason(e.to_string()))?;
+        Ok(ChannelSender { sender })
+    }
+
+    /// Queue `data` and write what fits now. Returns the bytes still
+    /// waiting, or -errno when the write failed.
+    #[napi(catch_unwind)]
+    pub fn write(&self, data: &[u8]) -> i64 {
+        match self.sender.write(data) {
+            Ok(left) => left as i64,
+            Err(errno) => -(errno as i64),
+        }
+    }
+
+    /// Bytes not yet written.
+    #[napi(catch_unwind)]
+    pub fn pending(&self) -> f64 {
+        self.sender.pending() as f64
+    }
+
+    /// Node closed its end of the channel: close ours once all is written.
+    #[napi(catch_unwind)]
+    pub fn close_when_drained(&self) {
+        self.sender.close_when_drained();
     }
 }
 

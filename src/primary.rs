@@ -26,8 +26,9 @@ use crate::channel::writer::{Notice, Outgoing};
 use crate::channel::{Channel, ChannelEvents, Delivery};
 use crate::conn_channel::{ConnChannel, ConnEvents, Handed};
 use crate::contract::{
-    AGENT_CONNS, AGENT_CONN_CHANNEL, AGENT_CONN_SERVER, CONN_CHANNEL_WINDOW, EVENT_CLOSED,
-    EVENT_HANDLE_SETTLED, EVENT_READ, EVENT_UNRESPONSIVE, EVENT_WRITE_FAILED,
+    AGENT_CONNS, AGENT_CONN_CHANNEL, AGENT_CONN_SERVER, AGENT_HELLO, AGENT_WELCOME,
+    CONN_CHANNEL_WINDOW, EVENT_CLOSED, EVENT_HANDLE_SETTLED, EVENT_READ, EVENT_UNRESPONSIVE,
+    EVENT_WRITE_FAILED,
 };
 use crate::protocol;
 use crate::reuseport_handle::{Address, ReusePortGroup};
@@ -624,6 +625,23 @@ impl ChannelEvents for Engine {
                     if id >= 0.0 && id <= f64::from(u32::MAX) {
                         self.conn_server(worker, key, id as u32);
                     }
+                }
+                true
+            }
+            // The agent writes its channel itself once it knows how
+            // messages are encoded on it (lib/agent/sender.js).
+            Some(AGENT_HELLO) => {
+                if let Some(w) = self.state.borrow().workers.get(&worker) {
+                    let mode = match w.channel.mode() {
+                        Mode::Json => "json",
+                        Mode::Advanced => "advanced",
+                    };
+                    let fields = vec![("serialization".to_string(), protocol::string(mode))];
+                    let bytes = protocol::encode(
+                        w.channel.mode(),
+                        &protocol::agent_message(AGENT_WELCOME, fields),
+                    );
+                    w.channel.send(Outgoing::internal(bytes, None));
                 }
                 true
             }

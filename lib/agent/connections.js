@@ -32,6 +32,11 @@ function afterNode() {
   handingOff = false;
 }
 
+/** A connection from the connection channel reaches its server next. */
+function handing() {
+  if (report !== null) handingOff = true;
+}
+
 function onSocket({ socket }) {
   if (!handingOff) return;
   handingOff = false;
@@ -65,4 +70,4 @@ function start(sendReport) {
   flush();
 }
 
-module.exports = { start };
+module.exports = { start, handing };

@@ -37,9 +37,12 @@ function onInternalMessage(message) {
 function install() {
   if (!cluster.isWorker || globalThis[kInstalled] || typeof process.send !== 'function') return;
   Object.defineProperty(globalThis, kInstalled, { value: true });
+  // First: the agent's own messages go through it too.
+  require('./sender').install();
   process.on('internalMessage', onInternalMessage);
   require('./drain').install();
   require('./heartbeat').install();
+  require('./conn_channel').install();
 }
 
 install();

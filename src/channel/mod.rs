@@ -173,8 +173,8 @@ impl Channel {
         }
     }
 
-    /// A message from JS: small ones are written with the rest of the tick's
-    /// at `flush`, others now. Returns the bytes JS has queued and not yet
+    /// A message from JS: the first of a tick and large ones are written
+    /// now, the other small ones with the rest of the tick's at `end_tick`. Returns the bytes JS has queued and not yet
     /// written, or the errno of a write on a closed channel.
     pub(crate) fn send_js(
         &self,
@@ -201,6 +201,12 @@ impl Channel {
     /// `worker.process.disconnect()`: close once everything queued is written.
     pub(crate) fn close(&self) {
         self.writer.borrow_mut().push_close();
+        self.flush();
+    }
+
+    /// End of the tick: write what JS sent in it.
+    pub(crate) fn end_tick(&self) {
+        self.writer.borrow_mut().end_tick();
         self.flush();
     }
 

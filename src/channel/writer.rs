@@ -5,10 +5,12 @@
 //! descriptor holds every later message back until the worker acknowledges
 //! it (`NODE_HANDLE_ACK`), while our own ACK/NACK replies go ahead of the
 //! held messages so that two sides passing descriptors cannot wait on each
-//! other. Unlike Node, small messages JS sends in one tick are written
-//! together: `Writer::push_js` only queues them, and the engine writes every
-//! channel's queue once per tick (`flush`), and before anything that could
-//! make the difference visible (a descriptor, a large message, closing).
+//! other. Unlike Node, small messages JS sends in one tick after the first
+//! are written together: the first is written at once, as Node writes it
+//! (so a primary that sends and then blocks has its message delivered), the
+//! next ones only queue, and the engine writes every channel's queue at the
+//! end of the tick (`flush`), and at once before anything that could make
+//! the difference visible (a descriptor, a large message, closing).
 
 use std::collections::VecDeque;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
@@ -101,13 +103,15 @@ pub(crate) struct Writer {
     queued_bytes: usize,
     /// Set once the socket failed or was closed: nothing more is written.
     done: bool,
+    /// A JS message was written in this tick: the next ones wait for `flush`.
+    batching: bool,
     pub(crate) notices: Vec<Notice>,
 }
 
 impl Writer {
-    /// A message from JS. Small ones without a descriptor join the tail of
-    /// the queue, to go out with the rest of this tick's; returns whether it
-    /// should be written now rather than at the end of the tick.
+    /// A message from JS. The first of a tick, a large one, or one with a
+    /// descriptor should be written now (returns true); other small ones
+    /// join the tail of the queue, to go out with the rest of the tick's.
     pub(crate) fn push_js(
         &mut self,
         frame: &[u8],
@@ -118,7 +122,8 @@ impl Writer {
             return Err(Errno::EPIPE);
         }
         self.queued_bytes += frame.len();
-        let now = fd.is_some() || frame.len() >= COALESCE_LIMIT;
+        let now = !self.batching || fd.is_some() || frame.len() >= COALESCE_LIMIT;
+        self.batching = true;
         if !now {
             if let Some(Item::Message(last)) = self.queue.back_mut() {
                 if last.fd.is_none() {
@@ -183,6 +188,11 @@ impl Writer {
         if msg.report_settled {
             self.notices.push(Notice::Settled);
         }
+    }
+
+    /// The tick is over: the next JS message is written at once again.
+    pub(crate) fn end_tick(&mut self) {
+        self.batching = false;
     }
 
     /// Write what can go now to `sock`.
@@ -303,20 +313,26 @@ mod tests {
     }
 
     #[test]
-    fn small_js_messages_of_one_tick_are_written_together() {
+    fn after_the_first_small_js_messages_of_one_tick_are_written_together() {
         let (ours, theirs) = socket_pair();
         let mut w = Writer::default();
-        assert_eq!(w.push_js(b"a\n", None, None), Ok(false));
-        assert_eq!(w.push_js(b"b\n", None, Some(7)), Ok(false));
+        assert_eq!(w.push_js(b"a\n", None, None), Ok(true));
+        assert_eq!(w.write(ours.as_fd()), Progress::Idle);
+        assert_eq!(read_all(&theirs), b"a\n");
+        assert_eq!(w.push_js(b"b\n", None, None), Ok(false));
+        assert_eq!(w.push_js(b"c\n", None, Some(7)), Ok(false));
         assert_eq!(w.queued_bytes(), 4);
         assert_eq!(w.write(ours.as_fd()), Progress::Idle);
+        w.end_tick();
         assert_eq!(w.queued_bytes(), 0);
-        assert_eq!(read_all(&theirs), b"a\nb\n");
+        assert_eq!(read_all(&theirs), b"b\nc\n");
+        assert_eq!(w.push_js(b"d\n", None, None), Ok(true));
     }
 
     #[test]
     fn a_large_message_or_a_descriptor_is_written_at_once_after_what_waits() {
         let mut w = Writer::default();
+        assert_eq!(w.push_js(b"first\n", None, None), Ok(true));
         assert_eq!(w.push_js(b"a\n", None, None), Ok(false));
         let big = vec![b'x'; COALESCE_LIMIT];
         assert_eq!(w.push_js(&big, None, None), Ok(true));

@@ -1,0 +1,183 @@
+'use strict';
+// In a worker that loads rust-cluster: after the first message it sends in
+// a tick (written at once, as Node writes it), the others of that tick go
+// to the primary in one write at its end, as the primary's own do
+// (src/channel/writer.rs), instead of one write per message. What the worker's code sees stays
+// Node's: process.send() validates and throws as Node's, returns false once
+// 128 KiB wait, calls its callback after the write, reports a failed write
+// the same way; messages keep their order.
+//
+// Node's channel handle is private, so the agent writes the channel's
+// descriptor itself and must then be its only writer: every write Node
+// makes goes through process._send, which the agent replaces. It takes
+// over only when (1) the primary is rust-cluster's and has said how
+// messages are encoded (`welcome`, in answer to our `hello`; Node deletes
+// NODE_CHANNEL_SERIALIZATION_MODE), and (2) nothing Node wrote is still
+// queued in its handle (each write it made for us has called back). A
+// message with a handle goes through Node, and Node keeps the channel from
+// then on. What the socket does not take at once waits in the addon
+// (ChannelSender), which writes it as the primary reads.
+const fs = require('node:fs');
+const util = require('node:util');
+const errors = require('../errors');
+const serialization = require('../serialization');
+const { agent: AGENT, backpressureBytes } = require('../contract.json');
+
+let nodeSend = null;
+let fd = -1;
+let mode = null;
+// 'node': Node writes; 'waiting': the primary answered, Node's writes are
+// finishing; 'ours': we write.
+let state = 'node';
+let nodeWritesInFlight = 0;
+let frames = [];
+let frameBytes = 0;
+let callbacks = [];
+let scheduled = false;
+let sender = null;
+let drainCallbacks = [];
+
+function noop() {}
+
+// `new ErrnoException(err, 'write')` of Node's channel.
+function writeError(errno) {
+  const code = util.getSystemErrorName(errno);
+  const ex = new Error(`write ${code}`);
+  Object.assign(ex, { errno, code, syscall: 'write' });
+  return ex;
+}
+
+// A write through Node, tracked until it calls back.
+function viaNode(target, message, handle, options, callback) {
+  if (typeof options === 'boolean') options = { swallowErrors: options };
+  nodeWritesInFlight++;
+  const user = typeof callback === 'function' ? callback : null;
+  const swallow = options != null && options.swallowErrors;
+  return Reflect.apply(nodeSend, target, [message, handle, options, function written(err) {
+    nodeWritesInFlight--;
+    if (state === 'waiting' && nodeWritesInFlight === 0) state = 'ours';
+    if (user !== null) return user(err);
+    // Without a callback of its own, Node would have emitted the error.
+    if (err && !swallow) target.emit('error', err);
+  }]);
+}
+
+function send(message, handle, options, callback) {
+  if (state !== 'ours' || handle || !this.connected) {
+    // A handle goes through Node's own bookkeeping; from then on Node keeps
+    // the channel (its handle queue, its ACKs).
+    if (handle && state !== 'node') {
+      flush();
+      state = 'node';
+    }
+    return viaNode(this, message, handle, options, callback);
+  }
+  if (message === undefined) throw errors.missingArgs('message');
+  const type = typeof message;
+  if (type !== 'string' && type !== 'object' && type !== 'number' && type !== 'boolean') {
+    throw errors.invalidArgType('message', ['string', 'object', 'number', 'boolean'], message);
+  }
+  if (typeof options === 'boolean') options = { swallowErrors: options };
+  let frame;
+  if (mode === 'json') {
+    frame = `${JSON.stringify(message)}\n`;
+    frameBytes += frame.length;
+  } else {
+    frame = serialization.advanced.encode(message);
+    frameBytes += frame.length;
+  }
+  frames.push(frame);
+  callbacks.push(typeof callback === 'function' ? callback : null, Boolean(options && options.swallowErrors));
+  if (!scheduled) {
+    // The first of the tick goes now.
+    scheduled = true;
+    process.nextTick(endTick);
+    flush();
+  }
+  return frameBytes + (sender === null ? 0 : sender.pending()) < backpressureBytes;
+}
+
+function endTick() {
+  scheduled = false;
+  flush();
+}
+
+function flush() {
+  if (frames.length === 0) return;
+  const data = mode === 'json' ? frames.join('') : (frames.length === 1 ? frames[0] : Buffer.concat(frames));
+  const settled = callbacks;
+  frames = [];
+  frameBytes = 0;
+  callbacks = [];
+  let errno = 0;
+  let waiting = false;
+  if (sender !== null && sender.pending() > 0) {
+    const left = sender.write(typeof data === 'string' ? Buffer.from(data) : data);
+    if (left < 0) errno = left;
+    waiting = left > 0;
+  } else {
+    let written = 0;
+    try {
+      written = fs.writeSync(fd, data);
+    } catch (err) {
+      if (err.code !== 'EAGAIN') errno = err.errno;
+    }
+    const total = typeof data === 'string' ? Buffer.byteLength(data) : data.length;
+    if (errno === 0 && written < total) {
+      if (sender === null) sender = new (require('../binding').ChannelSender)(fd, onDrain);
+      const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+      const left = sender.write(bytes.subarray(written));
+      if (left < 0) errno = left;
+      waiting = left > 0;
+    }
+  }
+  for (let i = 0; i < settled.length; i += 2) {
+    const callback = settled[i];
+    if (errno !== 0) {
+      const ex = writeError(errno);
+      if (callback !== null) process.nextTick(callback, ex);
+      else if (!settled[i + 1]) process.nextTick(() => process.emit('error', ex));
+    } else if (callback !== null) {
+      if (waiting) drainCallbacks.push(callback);
+      else process.nextTick(callback, null);
+    }
+  }
+}
+
+// Node calls back a write it had to queue once it is written, and ignores
+// a later failure; so do we.
+function onDrain() {
+  const waiting = drainCallbacks;
+  drainCallbacks = [];
+  for (const callback of waiting) callback(null);
+}
+
+function onWelcome(message) {
+  if (message === null || typeof message !== 'object' || message.cmd !== AGENT.cmd ||
+      message.act !== AGENT.welcome || state !== 'node' || mode !== null) return;
+  if (message.serialization !== 'json' && message.serialization !== 'advanced') return;
+  mode = message.serialization;
+  state = nodeWritesInFlight === 0 ? 'ours' : 'waiting';
+}
+
+function install() {
+  if (process.env.RUST_CLUSTER_COALESCE === '0' || typeof process._send !== 'function' ||
+      !process.channel || typeof process.channel.fd !== 'number' || process.channel.fd < 0) return;
+  fd = process.channel.fd;
+  nodeSend = process._send;
+  process._send = send;
+  process.on('internalMessage', onWelcome);
+  // What was sent goes out before Node closes the channel, or the process
+  // exits.
+  const disconnect = process._disconnect;
+  process._disconnect = function flushThenDisconnect(...args) {
+    flush();
+    if (sender !== null) sender.closeWhenDrained();
+    state = 'node';
+    return Reflect.apply(disconnect, this, args);
+  };
+  process.on('exit', flush);
+  viaNode(process, { cmd: AGENT.cmd, act: AGENT.hello }, undefined, { swallowErrors: true }, noop);
+}
+
+module.exports = { install };
