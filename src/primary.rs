@@ -173,7 +173,7 @@ impl Engine {
         }
     }
 
-    /// Write what JS sent in this tick, on every channel.
+    /// End of the tick: write what JS sent in it, on every channel.
     pub(crate) fn flush(&self) {
         let channels: Vec<Rc<Channel>> = self
             .state
@@ -183,7 +183,7 @@ impl Engine {
             .map(|w| w.channel.clone())
             .collect();
         for channel in channels {
-            channel.flush();
+            channel.end_tick();
         }
     }
 
