@@ -20,10 +20,6 @@ const { events: EVENTS, agent: AGENT } = require('./contract.json');
 const channels = new Map();
 let engine = null;
 
-// How long a worker's exit waits for its channel to close. The channel
-// closes when the process dies, unless a grandchild inherited it.
-const EXIT_WAITS_FOR_CHANNEL_MS = 1000;
-
 function getEngine() {
   if (engine === null) {
     engine = new binding.Primary(onEvent);
@@ -155,32 +151,6 @@ class Channel {
     channels.set(id, this);
     this.install();
     this.flushPendingOnNewListener();
-    this.orderExitAfterChannel();
-  }
-
-  // A worker that sends a message and exits: Node's primary reads the
-  // message and the channel's end before it reports the exit, so the
-  // events come as message, disconnect, exit. Hold the process's exit until
-  // the channel has closed, whichever libuv reports first.
-  orderExitAfterChannel() {
-    const handle = this.child._handle;
-    if (!handle || typeof handle.onexit !== 'function') return;
-    const onexit = handle.onexit;
-    handle.onexit = (...args) => {
-      // A negative code is a spawn failure: node reports it at once.
-      if (!this.open || args[0] < 0) return onexit.apply(handle, args);
-      const timer = setTimeout(() => this.runDeferredExit(), EXIT_WAITS_FOR_CHANNEL_MS);
-      this.deferredExit = () => {
-        clearTimeout(timer);
-        onexit.apply(handle, args);
-      };
-    };
-  }
-
-  runDeferredExit() {
-    const run = this.deferredExit;
-    this.deferredExit = null;
-    if (run) run();
   }
 
   install() {
@@ -400,10 +370,6 @@ class Channel {
       child.channel = null;
       if (error && wasConnected) this.reportProtocolError(errors.channelProtocol(error));
       this.emitDisconnect();
-      // An exit that waited for this comes as its own callback, as the
-      // process handle's would: after what 'disconnect' started (microtasks
-      // included).
-      setImmediate(() => this.runDeferredExit());
     });
   }
 }
