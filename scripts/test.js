@@ -1,5 +1,6 @@
 'use strict';
-// `npm test`: the Rust unit tests, then every test under __test__/ with
+// `npm test`: formatting and clippy (warnings are errors), the Rust unit
+// tests, then every test under __test__/ with
 // Node's test runner, then the same JS suite under one more Node major
 // (scripts/test-matrix.js; default 22, RUST_CLUSTER_TEST_NODE=24 picks
 // another, RUST_CLUSTER_TEST_NODE=none skips it). Exits non-zero if any fails.
@@ -21,7 +22,11 @@ function run(cmd, args) {
 
 const only = process.argv.slice(2);
 let failed = 0;
-if (!only.includes('--js-only')) failed |= run('cargo', ['test', '--lib', '--locked', '--quiet']);
+if (!only.includes('--js-only')) {
+  failed |= run('cargo', ['fmt', '--check']);
+  failed |= run('cargo', ['clippy', '--all-targets', '--locked', '--quiet', '--', '-D', 'warnings']);
+  failed |= run('cargo', ['test', '--lib', '--locked', '--quiet']);
+}
 if (!only.includes('--rust-only')) {
   failed |= run(process.execPath, ['--test', '--test-concurrency=2', ...testFiles(path.join(root, '__test__'))]);
   const other = process.env.RUST_CLUSTER_TEST_NODE || '22';

@@ -862,6 +862,24 @@ mod tests {
         assert_eq!(engine.connection_stats()[1].handed, 1);
     }
 
+    /// The first message of a tick goes out at once, the others of the tick
+    /// at `flush`, after which the next one goes at once again.
+    #[test]
+    fn messages_after_the_first_of_a_tick_wait_for_its_end() {
+        let engine = Engine::new(None, None);
+        let peer = engine
+            .open_channel(1, Mode::Json, 1 << 20)
+            .expect("channel");
+        nonblocking(&peer);
+        engine.send(1, b"\"a\"\n", None, None).expect("send");
+        engine.send(1, b"\"b\"\n", None, None).expect("send");
+        assert_eq!(read_lines(&peer), vec!["\"a\""]);
+        engine.flush();
+        assert_eq!(read_lines(&peer), vec!["\"b\""]);
+        engine.send(1, b"\"c\"\n", None, None).expect("send");
+        assert_eq!(read_lines(&peer), vec!["\"c\""]);
+    }
+
     /// A worker whose channel ends gives back what it did not answer.
     #[test]
     fn a_closed_worker_gives_its_connection_to_another() {

@@ -20,7 +20,7 @@
 const net = require('node:net');
 const cluster = require('node:cluster');
 
-const AGENT_CMD = 'NODE_RUST_CLUSTER';
+const { agent: AGENT } = require('../contract.json');
 const SWEEP_MS = 100;
 
 const servers = new Set();
@@ -84,8 +84,8 @@ function startDrain() {
 }
 
 function onMessage(message) {
-  if (message !== null && typeof message === 'object' && message.cmd === AGENT_CMD &&
-      message.act === 'drain') startDrain();
+  if (message !== null && typeof message === 'object' && message.cmd === AGENT.cmd &&
+      message.act === AGENT.drain) startDrain();
 }
 
 function install() {

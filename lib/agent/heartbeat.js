@@ -2,17 +2,17 @@
 // Answers the primary's heartbeat ping with this process's memory and CPU
 // use. A worker whose event loop is blocked cannot answer, which is what the
 // primary watches for.
-const AGENT_CMD = 'NODE_RUST_CLUSTER';
+const { agent: AGENT } = require('../contract.json');
 
 function onPing(message) {
-  if (message === null || typeof message !== 'object' || message.cmd !== AGENT_CMD ||
-      message.act !== 'ping' || !process.connected) return;
+  if (message === null || typeof message !== 'object' || message.cmd !== AGENT.cmd ||
+      message.act !== AGENT.ping || !process.connected) return;
   const mem = process.memoryUsage();
   const cpu = process.cpuUsage();
   try {
     process.send({
-      cmd: AGENT_CMD,
-      act: 'pong',
+      cmd: AGENT.cmd,
+      act: AGENT.pong,
       seq: message.seq,
       rss: mem.rss,
       heapUsed: mem.heapUsed,

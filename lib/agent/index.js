@@ -16,7 +16,7 @@
 const cluster = require('node:cluster');
 const connections = require('./connections');
 
-const CMD = 'NODE_RUST_CLUSTER';
+const { agent: AGENT } = require('../contract.json');
 const kInstalled = Symbol.for('rust-cluster.agent');
 
 function noop() {}
@@ -24,13 +24,13 @@ function noop() {}
 function send(message) {
   if (!process.connected) return;
   // With a callback, a failed write is reported there and not as 'error'.
-  process.send({ cmd: CMD, ...message }, undefined, { swallowErrors: true }, noop);
+  process.send({ cmd: AGENT.cmd, ...message }, undefined, { swallowErrors: true }, noop);
 }
 
 function onInternalMessage(message) {
-  if (message === null || typeof message !== 'object' || message.cmd !== CMD) return;
-  if (message.act === 'countConnections') {
-    connections.start((closed) => send({ act: 'conns', closed }));
+  if (message === null || typeof message !== 'object' || message.cmd !== AGENT.cmd) return;
+  if (message.act === AGENT.countConnections) {
+    connections.start((closed) => send({ act: AGENT.conns, closed }));
   }
 }
 

@@ -7,7 +7,7 @@
 // last connection ends). A worker still running after `timeout` ms is killed.
 const registry = require('./registry');
 
-const AGENT_CMD = 'NODE_RUST_CLUSTER';
+const { agent: AGENT } = require('../contract.json');
 // After SIGTERM, how long a worker gets before SIGKILL.
 const KILL_GRACE_MS = 1000;
 
@@ -15,7 +15,7 @@ const KILL_GRACE_MS = 1000;
 function tell(worker, message) {
   if (!worker.process.connected) return false;
   try {
-    worker.process.send({ cmd: AGENT_CMD, ...message }, () => {});
+    worker.process.send({ cmd: AGENT.cmd, ...message }, () => {});
     return true;
   } catch {
     return false;
@@ -43,10 +43,10 @@ function drain(worker, timeout, reason) {
       clearTimeout(graceTimer);
       resolve(outcome);
     });
-    tell(worker, { act: 'drain', timeout });
+    tell(worker, { act: AGENT.drain, timeout });
     if (worker.isConnected()) worker.disconnect();
     else worker.exitedAfterDisconnect = true;
   });
 }
 
-module.exports = { drain, tell, AGENT_CMD };
+module.exports = { drain, tell };

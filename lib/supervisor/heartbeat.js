@@ -6,6 +6,7 @@
 // place. A worker whose RSS is above `maxRss` is replaced like in a reload.
 // Workers without the agent never answer and are left alone.
 const registry = require('./registry');
+const { agent: AGENT } = require('../contract.json');
 const { tell } = require('./drain');
 const { forkLike, replace } = require('./replace');
 
@@ -24,7 +25,7 @@ function createHeartbeat(state) {
         hung(worker, m, now - m.lastSeen);
         continue;
       }
-      tell(worker, { act: 'ping', seq: ++seq });
+      tell(worker, { act: AGENT.ping, seq: ++seq });
     }
   }
 
@@ -62,7 +63,7 @@ function createHeartbeat(state) {
     });
   }
 
-  registry.agentEvents.on('pong', onPong);
+  registry.agentEvents.on(AGENT.pong, onPong);
 
   return {
     start() {

@@ -181,7 +181,11 @@ impl Writer {
         };
         if !ok && self.retransmissions < MAX_HANDLE_RETRANSMISSIONS && !self.done {
             self.retransmissions += 1;
-            self.queue.push_front(Item::Message(msg));
+            // Its bytes were counted out when first written.
+            self.queue.push_front(Item::Message(Outgoing {
+                accounted: 0,
+                ..msg
+            }));
             return;
         }
         self.retransmissions = 0;
@@ -369,6 +373,7 @@ mod tests {
             assert_eq!(w.write(ours.as_fd()), Progress::Idle);
             assert_eq!(read_all(&theirs), b"h\n");
             assert!(w.notices.is_empty());
+            assert_eq!(w.queued_bytes(), 0);
             w.on_ack(false);
         }
         assert_eq!(w.notices, vec![Notice::Settled]);
