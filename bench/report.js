@@ -2,7 +2,7 @@
 // Markdown tables of a bench result (bench/run.js writes the same data as
 // JSON). Cells show the median of the rounds and, in brackets, the ratio to
 // the baseline column; `!` marks a figure some round of which failed.
-const { HTTP_METRICS, IPC_METRICS, SCALE_METRICS } = require('./metrics');
+const { HTTP_METRICS, IPC_METRICS, FORK_METRICS, SCALE_METRICS } = require('./metrics');
 const { fmt, ratio } = require('./stats');
 
 /**
@@ -64,18 +64,15 @@ function httpTable(result, pinKey) {
   return table(HTTP_METRICS, result[pinKey].http, columns, result.baseline, statusFor(problems, 'http'));
 }
 
-function ipcTable(result, pinKey) {
+function ipcTable(result, pinKey, withFork) {
   const columns = result.groups;
-  const problems = result.problems.filter((p) => p.pin === pinKey);
-  const section = result[pinKey].ipc;
-  const phases = result.config.phases;
-  // P5 runs unpinned only; each row only when its phase ran.
-  const defs = Object.fromEntries(Object.entries(IPC_METRICS).filter(([k, info]) => (k === 'P5'
-    ? phases.includes('fork') && pinKey === 'unpinned' && !info.sub
-    : phases.includes('ipc'))));
+  const problems = result.problems.filter((p) => p.pin === pinKey || (withFork && p.phase === 'fork'));
+  const ipc = result.config.phases.includes('ipc') ? result[pinKey].ipc : { metrics: {}, ratios: {} };
+  const fork = withFork ? result.fork : { metrics: {}, ratios: {} };
+  const section = { metrics: { ...ipc.metrics, ...fork.metrics }, ratios: { ...ipc.ratios, ...fork.ratios } };
   const st = statusFor(problems, 'ipc');
   const status = (id, key) => (key === 'P5' ? statusFor(problems, 'fork')(id, key) : st(id, key));
-  return table(defs, section, columns, result.groupBaseline, status);
+  return table({ ...IPC_METRICS, ...FORK_METRICS }, section, columns, result.groupBaseline, status);
 }
 
 /**

@@ -26,7 +26,7 @@ const os = require('node:os');
 const path = require('node:path');
 
 const { ROOT, CONTENDERS, BASELINE, GROUPS, GROUP_BASELINE } = require('./contenders');
-const { HTTP_METRICS, IPC_METRICS, IPC_VARIANTS, FORK_WORKERS } = require('./metrics');
+const { HTTP_METRICS, IPC_METRICS, FORK_METRICS, IPC_VARIANTS, FORK_WORKERS } = require('./metrics');
 const { Fixture, killChildren } = require('./fixture');
 const { pickGenerator, onPath } = require('./load');
 const proc = require('./proc');
@@ -53,13 +53,13 @@ const MODES = {
     rounds: 5,
     pin: 'both',
     concurrency: 32,
-    warmup: { count: 3000 },
+    warmup: { count: 2000 },
     p1: { seconds: 3 },
     p3Seconds: 2,
-    restMs: 500,
-    ipc: { ms: 1000, warmupMs: 250 },
+    restMs: 300,
+    ipc: { ms: 500, warmupMs: 200 },
     forkRounds: 5,
-    scale: { workers: [2, 8, 32], rounds: 5, warmup: { count: 2000 }, http: { seconds: 2 }, echo: { window: 64, bytes: 50, ms: 1000, warmupMs: 250 } },
+    scale: { workers: [2, 8, 32], rounds: 5, warmup: { count: 2000 }, http: { seconds: 2 }, echo: { window: 64, bytes: 50, ms: 500, warmupMs: 200 } },
   },
 };
 
@@ -130,14 +130,13 @@ class Bench {
       const out = require('node:child_process').spawnSync(this.bun, ['--version'], { encoding: 'utf8' });
       this.bunVersion = (out.stdout || '').trim() || 'unknown';
     }
-    const ids = args.only ? [BASELINE, ...args.only.filter((id) => id !== BASELINE)] : CONTENDERS.map((c) => c.id);
-    this.contenders = [];
+    const ids = args.only ? [BASELINE, ...args.only] : CONTENDERS.map((c) => c.id);
     for (const id of ids) {
-      const c = CONTENDERS.find((x) => x.id === id);
-      if (!c) throw new Error(`unknown contender ${id} (known: ${CONTENDERS.map((x) => x.id).join(', ')})`);
-      if (c.runtime === 'bun' && !this.bun) continue;
-      this.contenders.push({ ...c, phases: c.group ? ['http', 'ipc', 'fork'] : ['http'] });
+      if (!CONTENDERS.some((x) => x.id === id)) throw new Error(`unknown contender ${id} (known: ${CONTENDERS.map((x) => x.id).join(', ')})`);
     }
+    // In the table's order, whatever the order of --only.
+    this.contenders = CONTENDERS.filter((c) => ids.includes(c.id) && (c.runtime !== 'bun' || this.bun))
+      .map((c) => ({ ...c, phases: c.group ? ['http', 'ipc', 'fork'] : ['http'] }));
     // IPC/fork run once per group, as its first selected member; node first.
     this.groups = GROUPS.map((g) => ({ ...g, rep: this.contenders.find((c) => c.group === g.id) }))
       .filter((g) => g.rep || g.id === GROUP_BASELINE)
@@ -165,6 +164,7 @@ class Bench {
 
     this.data = {};
     for (const pin of this.pins) this.data[pin.key] = { http: emptyRuns(HTTP_METRICS, this.contenders), ipc: emptyRuns(IPC_METRICS, this.groups) };
+    this.forkRuns = emptyRuns(FORK_METRICS, this.groups);
     this.scaleRuns = {};
     this.problems = [];
     this.checks = { closeRequestsPerConnection: {}, workersLoadRustCluster: {}, lostThreads: [] };
@@ -362,7 +362,7 @@ class Bench {
     try {
       const r = await fx.wait('fork', 40000);
       if (r.error) throw new Error(r.error);
-      this.data.unpinned.ipc.P5[group.id].push(r.ms);
+      this.forkRuns.P5[group.id].push(r.ms);
       return r.ms;
     } catch (err) {
       this.problem(group, { phase: 'fork', pin: 'unpinned' }, 'P5', err.message);
@@ -493,6 +493,7 @@ class Bench {
       metricInfo: {
         ...Object.fromEntries(Object.entries(HTTP_METRICS).map(([k, v]) => [k, { title: v.title, unit: v.unit, better: v.better }])),
         ...Object.fromEntries(Object.entries(IPC_METRICS).map(([k, v]) => [k, { title: v.title, unit: v.unit, better: v.better }])),
+        ...Object.fromEntries(Object.entries(FORK_METRICS).map(([k, v]) => [k, { title: v.title, unit: v.unit, better: v.better }])),
       },
     };
     for (const pin of this.pins) {
@@ -501,6 +502,7 @@ class Bench {
         ipc: summary(this.data[pin.key].ipc, GROUP_BASELINE),
       };
     }
+    if (this.phases.includes('fork')) out.fork = summary(this.forkRuns, GROUP_BASELINE);
     if (this.phases.includes('scale')) out.scale = require('./scale').scaleResult(this);
     Object.assign(out, {
       checks: this.checks,
@@ -545,9 +547,11 @@ function print(result) {
     if (cfg.phases.includes('http')) {
       lines.push('', `### ${name}: HTTP, ${cfg.httpWorkers} workers`, '', report.httpTable(result, pin.key));
     }
-    if (cfg.phases.includes('ipc') || (pin.key === 'unpinned' && cfg.phases.includes('fork'))) {
-      const what = [cfg.phases.includes('ipc') && 'IPC echo with one worker', pin.key === 'unpinned' && cfg.phases.includes('fork') && 'fork'].filter(Boolean).join(', ');
-      lines.push('', `### ${name}: ${what} (per cluster module)`, '', report.ipcTable(result, pin.key));
+    // Fork (P5) runs unpinned only: under the unpinned IPC table, or alone.
+    const withFork = Boolean(result.fork) && (pin.key === 'unpinned' || !result.pins.some((p) => p.key === 'unpinned'));
+    if (cfg.phases.includes('ipc') || withFork) {
+      const what = [cfg.phases.includes('ipc') && 'IPC echo with one worker', withFork && 'fork (unpinned)'].filter(Boolean).join(', ');
+      lines.push('', `### ${name}: ${what} (per cluster module)`, '', report.ipcTable(result, pin.key, withFork));
     }
     if (pin.key === 'unpinned' && result.scale) {
       lines.push('', `### Scale (unpinned, round robin): ${result.scale.workers.join(' / ')} workers`, '');

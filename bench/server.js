@@ -26,8 +26,10 @@
 // workers go away.
 const path = require('node:path');
 
-// Node's (and bun's) cluster marks a worker with NODE_UNIQUE_ID.
-const IS_WORKER = process.env.NODE_UNIQUE_ID !== undefined;
+// Whether this is a worker, asked of the built-in module (Node deletes
+// NODE_UNIQUE_ID before user code runs), so a worker can require another
+// cluster module than its primary.
+const IS_WORKER = require('node:cluster').isWorker;
 const MODULE = (IS_WORKER && process.env.BENCH_WORKER_MODULE) || process.env.CLUSTER_MODULE || 'node:cluster';
 const cluster = require(MODULE);
 const { echoRun } = require('./echo');
