@@ -52,7 +52,8 @@ function snapshot(pid) {
 
 /**
  * What happened between two snapshots: context switches and CPU ns summed
- * over the threads, the same per thread name, and threads lost on the way.
+ * over the threads, the same per thread name (the main thread as 'main'),
+ * and threads lost on the way.
  */
 function delta(before, after) {
   let cs = 0;
@@ -64,10 +65,12 @@ function delta(before, after) {
     const dns = t.ns - b.ns;
     cs += dcs;
     ns += dns;
-    const slot = byName[t.comm] || (byName[t.comm] = { threads: 0, cs: 0, cpuMs: 0 });
+    // The main (JS) thread apart: Node's other threads share its name.
+    const name = tid === String(after.pid) ? 'main' : t.comm;
+    const slot = byName[name] || (byName[name] = { threads: 0, cs: 0, cpuMs: 0 });
     slot.threads++;
     slot.cs += dcs;
-    slot.cpuMs += dns / 1e6;
+    slot.cpuMs = Math.round((slot.cpuMs + dns / 1e6) * 1000) / 1000;
   }
   let lostThreads = 0;
   for (const tid of before.threads.keys()) if (!after.threads.has(tid)) lostThreads++;

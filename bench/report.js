@@ -141,4 +141,29 @@ function syscallTable(entries, columns, top = 8) {
   return lines.join('\n');
 }
 
-module.exports = { httpTable, ipcTable, scaleTable, syscallTable };
+/**
+ * One line on the spread between rounds: how many cells of a section have a
+ * coefficient of variation over 10%, and the worst.
+ */
+function noiseLine(metrics) {
+  let cells = 0;
+  const noisy = [];
+  for (const [key, byId] of Object.entries(metrics)) {
+    for (const [id, m] of Object.entries(byId)) {
+      // Scale sections nest one level deeper (per worker count).
+      const leaves = m && 'cv' in m ? [[id, m]] : Object.entries(m).map(([n, x]) => [`${id} ${n} workers`, x]);
+      for (const [who, x] of leaves) {
+        if (x.cv == null) continue;
+        cells++;
+        if (x.cv > 0.1) noisy.push({ who, key, cv: x.cv });
+      }
+    }
+  }
+  if (cells === 0) return '';
+  noisy.sort((a, b) => b.cv - a.cv);
+  const worst = noisy.slice(0, 3).map((n) => `${n.who} ${n.key} ${(n.cv * 100).toFixed(0)}%`).join(', ');
+  return `Spread between rounds: ${noisy.length} of ${cells} figures have a coefficient of variation over 10%` +
+    `${noisy.length ? ` (worst: ${worst})` : ''}.`;
+}
+
+module.exports = { httpTable, ipcTable, scaleTable, syscallTable, noiseLine };

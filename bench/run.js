@@ -546,18 +546,21 @@ function print(result) {
     const name = pin.key === 'unpinned' ? 'Unpinned (headline)' : `Pinned (${pin.text})`;
     if (cfg.phases.includes('http')) {
       lines.push('', `### ${name}: HTTP, ${cfg.httpWorkers} workers`, '', report.httpTable(result, pin.key));
+      lines.push('', report.noiseLine(result[pin.key].http.metrics));
     }
     // Fork (P5) runs unpinned only: under the unpinned IPC table, or alone.
     const withFork = Boolean(result.fork) && (pin.key === 'unpinned' || !result.pins.some((p) => p.key === 'unpinned'));
     if (cfg.phases.includes('ipc') || withFork) {
       const what = [cfg.phases.includes('ipc') && 'IPC echo with one worker', withFork && 'fork (unpinned)'].filter(Boolean).join(', ');
       lines.push('', `### ${name}: ${what} (per cluster module)`, '', report.ipcTable(result, pin.key, withFork));
+      lines.push('', report.noiseLine({ ...(cfg.phases.includes('ipc') ? result[pin.key].ipc.metrics : {}), ...(withFork ? result.fork.metrics : {}) }));
     }
     if (pin.key === 'unpinned' && result.scale) {
       lines.push('', `### Scale (unpinned, round robin): ${result.scale.workers.join(' / ')} workers`, '');
       lines.push(`Connection: close load as P1; echo: ${result.scale.echo.window} json ${result.scale.echo.bytes} B messages ` +
         'in flight, spread evenly over the workers. Last column: largest worker count over smallest (flat = 1.00×).', '');
       lines.push(report.scaleTable(result));
+      lines.push('', report.noiseLine(result.scale.metrics));
     }
   }
   return lines.join('\n');

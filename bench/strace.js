@@ -45,6 +45,9 @@ async function detach(child, exited, file, stderr) {
   let text = '';
   try { text = fs.readFileSync(file, 'utf8'); } catch { /* none */ }
   fs.rmSync(path.dirname(file), { recursive: true, force: true });
+  // No table at all: no system call completed while attached (a primary
+  // that takes no part in connections sleeps in epoll_wait throughout).
+  if (text.trim() === '') return { total: 0, errors: 0, calls: {} };
   const counts = parse(text);
   if (counts.total == null) {
     throw new Error(`strace (${signal || code}) wrote no summary: ${stderr().trim().slice(0, 300)}`);
