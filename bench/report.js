@@ -159,7 +159,7 @@ function noiseLine(metrics) {
       }
     }
   }
-  if (cells === 0) return '';
+  if (cells === 0) return 'One round per figure: no spread between rounds to show.';
   noisy.sort((a, b) => b.cv - a.cv);
   const worst = noisy.slice(0, 3).map((n) => `${n.who} ${n.key} ${(n.cv * 100).toFixed(0)}%`).join(', ');
   return `Spread between rounds: ${noisy.length} of ${cells} figures have a coefficient of variation over 10%` +
