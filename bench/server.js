@@ -1,24 +1,38 @@
 'use strict';
-// Benchmark fixture: one clustered process, driven by bench/run.js.
+// Benchmark fixture: one clustered process, driven by bench/run.js. Runs
+// under node (or bun), with any cluster module that follows node:cluster's
+// API.
 //
 // Environment:
 //   CLUSTER_MODULE             'node:cluster' (default) or a path to rust-cluster
-//   NODE_CLUSTER_SCHED_POLICY  'rr' | 'none' (read by the cluster module itself)
+//   BENCH_WORKER_MODULE        what the workers require instead (optional):
+//                              'node:cluster' gives rust-cluster's primary
+//                              workers that never load rust-cluster
+//   NODE_CLUSTER_SCHED_POLICY  'rr' | 'none' | ... (read by the cluster module itself)
 //   BENCH_MODE                 'http' (default) | 'ipc' | 'fork'
-//   BENCH_WORKERS              workers to fork (http: 2, fork: 8)
+//   BENCH_WORKERS              workers to fork (http: 2, ipc: 1, fork: 8)
 //   BENCH_HOST, BENCH_PORT     where the HTTP workers listen (http mode)
 //   BENCH_SERIALIZATION        'json' | 'advanced' (ipc mode)
-//   BENCH_MSG_BYTES            message size in bytes (ipc mode)
-//   BENCH_IPC_MS, BENCH_IPC_WARMUP_MS, BENCH_IPC_WINDOW (ipc mode)
+//   BENCH_ECHO                 JSON options of the echo load (ipc mode):
+//                              { window, bytes, warmupMs, ms | count, gate }
 //   BENCH_SETUP_PRIMARY        JSON options for cluster.setupPrimary() (optional)
 //   BENCH_SCHEDULING_POLICY    value for cluster.schedulingPolicy: a number or
 //                              a constant's name such as 'SCHED_RR' (optional)
 //
 // The primary talks to the harness with JSON lines: it writes events on
-// stdout ({type: 'ready' | 'stats' | 'reset' | 'ipc' | 'fork' | 'error'}) and
-// reads commands on stdin ('stats', 'reset', 'exit'). When stdin closes the
-// primary and its workers go away.
-const cluster = require(process.env.CLUSTER_MODULE || 'node:cluster');
+// stdout ({type: 'ready' | 'stats' | 'reset' | 'echo' | 'ipc' | 'warm' |
+// 'fork' | 'error'}) and reads commands on stdin ('stats', 'reset',
+// 'echo <json options>', 'go', 'exit'). When stdin closes the primary and its
+// workers go away.
+const path = require('node:path');
+
+// Whether this is a worker, asked of the built-in module (Node deletes
+// NODE_UNIQUE_ID before user code runs), so a worker can require another
+// cluster module than its primary.
+const IS_WORKER = require('node:cluster').isWorker;
+const MODULE = (IS_WORKER && process.env.BENCH_WORKER_MODULE) || process.env.CLUSTER_MODULE || 'node:cluster';
+const cluster = require(MODULE);
+const { echoRun } = require('./echo');
 
 const MODE = process.env.BENCH_MODE || 'http';
 
@@ -31,37 +45,48 @@ else worker();
 
 // ---------------------------------------------------------------- worker ---
 
+/** Whether this process loaded rust-cluster's own code (not just the fixture). */
+function loadedRustCluster() {
+  const root = `${path.resolve(__dirname, '..')}${path.sep}`;
+  const bench = `${__dirname}${path.sep}`;
+  return Object.keys(require.cache).some((f) => f.startsWith(root) && !f.startsWith(bench) &&
+    !f.includes(`${path.sep}node_modules${path.sep}`));
+}
+
 function worker() {
+  let connections = 0;
+  let requests = 0;
   if (MODE === 'http') {
     const http = require('node:http');
-    let connections = 0;
-    let requests = 0;
     const server = http.createServer((req, res) => {
       requests++;
       res.end('ok');
     });
     server.on('connection', () => { connections++; });
     server.listen(Number(process.env.BENCH_PORT), process.env.BENCH_HOST || '127.0.0.1');
-    process.on('message', (msg) => {
-      if (msg === null || typeof msg !== 'object' || typeof msg.bench !== 'string') return;
+  }
+  // Bench commands are answered; every other message is echoed straight back.
+  process.on('message', (msg) => {
+    if (msg !== null && typeof msg === 'object' && typeof msg.bench === 'string') {
       if (msg.bench === 'stats') {
-        process.send({ bench: 'stats', seq: msg.seq, pid: process.pid, connections, requests });
+        process.send({
+          bench: 'stats', seq: msg.seq, pid: process.pid, connections, requests,
+          rustCluster: loadedRustCluster(),
+        });
       } else if (msg.bench === 'reset') {
         connections = 0;
         requests = 0;
         process.send({ bench: 'reset', seq: msg.seq });
       }
-    });
-  } else if (MODE === 'ipc') {
-    // Echo every message straight back.
-    process.on('message', (msg) => { process.send(msg); });
-  } else {
-    // fork mode: just stay alive until disconnected.
-    process.on('message', () => {});
-  }
+      return;
+    }
+    process.send(msg);
+  });
 }
 
 // --------------------------------------------------------------- primary ---
+
+let exiting = false;
 
 function primary() {
   process.on('uncaughtException', (err) => {
@@ -89,6 +114,14 @@ function killAll() {
   }
 }
 
+function leave() {
+  exiting = true;
+  const force = setTimeout(() => { killAll(); process.exit(0); }, 2000);
+  force.unref();
+  cluster.disconnect(() => process.exit(0));
+}
+
+/** Commands from the harness, one per line on stdin. */
 function onCommands(handler) {
   let buf = '';
   process.stdin.setEncoding('utf8');
@@ -104,36 +137,43 @@ function onCommands(handler) {
   process.stdin.on('end', () => { killAll(); process.exit(0); });
 }
 
+function forkAll(n, onAllOnline) {
+  const workers = [];
+  let online = 0;
+  cluster.on('online', () => {
+    if (++online === n) onAllOnline(workers);
+  });
+  cluster.on('exit', (w, code, signal) => {
+    if (!exiting) emit({ type: 'error', error: `worker ${w.id} exited (${signal || code})` });
+  });
+  for (let i = 0; i < n; i++) workers.push(cluster.fork());
+  return workers;
+}
+
 function httpPrimary() {
   const n = Number(process.env.BENCH_WORKERS || 2);
   const t0 = process.hrtime.bigint();
   let listening = 0;
-  let port = null;
-  const workers = [];
+  prepare();
+  const workers = forkAll(n, () => {});
   cluster.on('listening', (w, address) => {
-    port = address.port;
     if (++listening === n) {
       emit({
         type: 'ready',
         pid: process.pid,
-        port,
+        port: address.port,
         policy: cluster.schedulingPolicy === cluster.SCHED_RR ? 'rr' : 'none',
         workers: workers.map((x) => x.process.pid),
         startMs: Number(process.hrtime.bigint() - t0) / 1e6,
       });
     }
   });
-  cluster.on('exit', (w, code, signal) => {
-    if (!exiting) emit({ type: 'error', error: `worker ${w.id} exited (${signal || code})` });
-  });
-  prepare();
-  for (let i = 0; i < n; i++) workers.push(cluster.fork());
 
   // Collect one reply from each worker for a request to all of them.
   let seq = 0;
   const pending = new Map();
   cluster.on('message', (w, msg) => {
-    if (msg === null || typeof msg !== 'object' || !pending.has(msg.seq)) return;
+    if (msg === null || typeof msg !== 'object' || typeof msg.bench !== 'string' || !pending.has(msg.seq)) return;
     const p = pending.get(msg.seq);
     p.replies[workers.indexOf(w)] = msg;
     if (++p.count === workers.length) {
@@ -152,132 +192,68 @@ function httpPrimary() {
     for (const w of workers) w.send({ bench: what, seq: s });
   }
 
-  let exiting = false;
   onCommands((line) => {
     if (line === 'stats') {
       askAll('stats', (replies) => emit({
         type: 'stats',
-        workers: replies.map((r) => ({ pid: r.pid, connections: r.connections, requests: r.requests })),
+        workers: replies.map((r) => ({
+          pid: r.pid, connections: r.connections, requests: r.requests, rustCluster: r.rustCluster,
+        })),
       }));
     } else if (line === 'reset') {
       askAll('reset', () => emit({ type: 'reset' }));
+    } else if (line.startsWith('echo ')) {
+      echoRun(workers, JSON.parse(line.slice(5))).then((r) => emit({ type: 'echo', ...r }));
     } else if (line === 'exit') {
-      exiting = true;
-      const force = setTimeout(() => { killAll(); process.exit(0); }, 2000);
-      force.unref();
-      cluster.disconnect(() => process.exit(0));
+      leave();
     }
   });
-}
-
-function makeMessage(bytes) {
-  // `bytes` is the size of the message on the wire for json (the JSON text);
-  // advanced carries the same object (its V8 encoding is a few bytes off).
-  const base = { seq: 0, pad: '' };
-  const overhead = JSON.stringify({ ...base, seq: 1000000 }).length;
-  base.pad = 'x'.repeat(Math.max(0, bytes - overhead));
-  return base;
 }
 
 function ipcPrimary() {
   const serialization = process.env.BENCH_SERIALIZATION || 'json';
-  const bytes = Number(process.env.BENCH_MSG_BYTES || 50);
-  const measureMs = Number(process.env.BENCH_IPC_MS || 1000);
-  const warmupMs = Number(process.env.BENCH_IPC_WARMUP_MS || 200);
-  const window = Number(process.env.BENCH_IPC_WINDOW || 1);
-  const msg = makeMessage(bytes);
-  const padLen = msg.pad.length;
-
-  let finished = false;
-  function finish(result) {
-    if (finished) return;
-    finished = true;
-    emit({ type: 'ipc', serialization, bytes, window, ...result });
-    killAll();
-    process.exit(0);
+  const n = Number(process.env.BENCH_WORKERS || 1);
+  const opts = JSON.parse(process.env.BENCH_ECHO || '{}');
+  let go = null;
+  onCommands((line) => {
+    if (line === 'go' && go) go();
+    else if (line === 'exit') leave();
+  });
+  if (opts.gate) {
+    // Between warm-up and measurement: tell the harness, wait for 'go'.
+    opts.gate = () => new Promise((resolve) => {
+      go = resolve;
+      emit({ type: 'warm', pid: process.pid });
+    });
   }
-  const guard = setTimeout(() => finish({ error: 'timed out (no result within the time limit)' }),
-    warmupMs + measureMs + 10000);
-
   try {
     prepare({ serialization });
   } catch (err) {
-    finish({ error: `setupPrimary({ serialization: '${serialization}' }) threw: ${err.message}` });
-    return;
+    emit({ type: 'ipc', error: `setupPrimary({ serialization: '${serialization}' }) threw: ${err.message}` });
+    process.exit(0);
   }
-  const w = cluster.fork();
-  w.on('error', (err) => finish({ error: `worker error: ${err.message}` }));
-  w.on('exit', (code, signal) => finish({ error: `worker exited (${signal || code})` }));
-
-  let phase = 'warmup';
-  let sent = 0;
-  let received = 0;
-  let measured = 0;
-  let tStart = 0n;
-  let stall = null;
-
-  function armStall() {
-    clearTimeout(stall);
-    stall = setTimeout(() => finish({ error: 'an echo did not come back within 5 s' }), 5000);
-  }
-
-  function sendOne() {
-    msg.seq = sent++;
-    w.send(msg, (err) => { if (err) finish({ error: `send failed: ${err.message}` }); });
-  }
-
-  w.on('message', (echo) => {
-    if (finished) return;
-    if (echo === null || typeof echo !== 'object' || echo.seq !== received ||
-        typeof echo.pad !== 'string' || echo.pad.length !== padLen) {
-      finish({ error: `bad echo #${received}: ${JSON.stringify(echo).slice(0, 120)}` });
-      return;
-    }
-    received++;
-    armStall();
-    if (phase === 'measure') measured++;
-    if (phase !== 'done') sendOne();
-  });
-
-  w.once('online', () => {
-    armStall();
-    for (let i = 0; i < window; i++) sendOne();
-  });
-
-  // The clock starts with the first echo: warm-up, then the measurement.
-  w.once('message', () => {
-    setTimeout(() => {
-      phase = 'measure';
-      tStart = process.hrtime.bigint();
-      setTimeout(() => {
-        phase = 'done';
-        const ms = Number(process.hrtime.bigint() - tStart) / 1e6;
-        clearTimeout(guard);
-        finish({ roundTrips: measured, ms, perSec: measured / (ms / 1000) });
-      }, measureMs);
-    }, warmupMs);
+  forkAll(n, (workers) => {
+    echoRun(workers, opts).then((r) => {
+      emit({ type: 'ipc', serialization, bytes: opts.bytes, ...r });
+      // Under strace (gate) the harness detaches first, then says 'exit'.
+      if (!opts.gate) leave();
+    });
   });
 }
 
 function forkPrimary() {
   const n = Number(process.env.BENCH_WORKERS || 8);
-  let online = 0;
   const t0 = process.hrtime.bigint();
   const guard = setTimeout(() => {
-    emit({ type: 'fork', error: `only ${online}/${n} workers online after 30 s` });
+    emit({ type: 'fork', error: `not every one of ${n} workers online after 30 s` });
     killAll();
     process.exit(0);
   }, 30000);
-  cluster.on('online', () => {
-    if (++online === n) {
-      const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-      clearTimeout(guard);
-      emit({ type: 'fork', workers: n, ms });
-      const force = setTimeout(() => { killAll(); process.exit(0); }, 2000);
-      force.unref();
-      cluster.disconnect(() => process.exit(0));
-    }
-  });
   prepare();
-  for (let i = 0; i < n; i++) cluster.fork();
+  forkAll(n, () => {
+    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+    clearTimeout(guard);
+    emit({ type: 'fork', workers: n, ms });
+    leave();
+  });
 }
