@@ -64,6 +64,8 @@ pub(crate) struct Engine {
     me: Weak<Engine>,
     state: RefCell<State>,
     watchdog: RefCell<Option<Timer>>,
+    /// Channels JS sent on in this tick, for `flush`.
+    sent_this_tick: RefCell<Vec<Rc<Channel>>>,
 }
 
 /// One worker's row in `connectionStats()`.
@@ -81,6 +83,7 @@ impl Engine {
             me: me.clone(),
             state: RefCell::default(),
             watchdog: RefCell::new(None),
+            sent_this_tick: RefCell::new(Vec::new()),
         })
     }
 
@@ -167,21 +170,19 @@ impl Engine {
         fd: Option<OwnedFd>,
         ticket: Option<u32>,
     ) -> Result<usize, Errno> {
-        match self.channel(worker) {
-            Some(channel) => channel.send_js(frame, fd, ticket),
-            None => Err(Errno::EPIPE),
+        let Some(channel) = self.channel(worker) else {
+            return Err(Errno::EPIPE);
+        };
+        let queued = channel.send_js(frame, fd, ticket)?;
+        if channel.starts_tick() {
+            self.sent_this_tick.borrow_mut().push(channel);
         }
+        Ok(queued)
     }
 
-    /// End of the tick: write what JS sent in it, on every channel.
+    /// End of the tick: write what JS sent in it, on the channels it sent on.
     pub(crate) fn flush(&self) {
-        let channels: Vec<Rc<Channel>> = self
-            .state
-            .borrow()
-            .workers
-            .values()
-            .map(|w| w.channel.clone())
-            .collect();
+        let channels = std::mem::take(&mut *self.sent_this_tick.borrow_mut());
         for channel in channels {
             channel.end_tick();
         }

@@ -112,6 +112,8 @@ pub(crate) struct Channel {
     writer: RefCell<Writer>,
     /// Still reading; false once the end was seen or the channel was ended.
     open: Cell<bool>,
+    /// JS sent on it in this tick (it is on the engine's list for `flush`).
+    in_tick: Cell<bool>,
     events: Weak<dyn ChannelEvents>,
 }
 
@@ -137,6 +139,7 @@ impl Channel {
             }),
             writer: RefCell::new(Writer::default()),
             open: Cell::new(true),
+            in_tick: Cell::new(false),
             events,
         });
         if let Some(event_loop) = event_loop {
@@ -204,8 +207,15 @@ impl Channel {
         self.flush();
     }
 
+    /// Whether this is JS's first send on the channel in this tick (the
+    /// caller then remembers to call `end_tick`).
+    pub(crate) fn starts_tick(&self) -> bool {
+        !self.in_tick.replace(true)
+    }
+
     /// End of the tick: write what JS sent in it.
     pub(crate) fn end_tick(&self) {
+        self.in_tick.set(false);
         self.writer.borrow_mut().end_tick();
         self.flush();
     }
