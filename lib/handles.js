@@ -98,4 +98,4 @@ function receive(message, fd, emit, lists) {
   }
 }
 
-module.exports = { prepare, receive };
+module.exports = { prepare, receive, dgramState };

@@ -50,10 +50,6 @@ const preload = path.join(__dirname, 'node-suite', 'preload.js');
 // ours: they look at how Node's primary is built inside. Marked `known`, not
 // counted as regressions.
 const KNOWN = {
-  'parallel/test-cluster-net-listen-backlog.js':
-    'wraps net.Server.prototype.listen in the primary and expects the primary to call it ' +
-    '(Node\'s RoundRobinHandle is a net.Server); ours listens in Rust, with the backlog the ' +
-    'worker asked for (src/server.rs)',
   'parallel/test-cluster-accept-fail.js':
     'patches RoundRobinHandle.prototype.distribute of node:cluster\'s primary ' +
     '(--expose-internals) to drop the connection; our primary does not use it, so the ' +
