@@ -227,14 +227,18 @@ class Channel {
         release = prepared.release;
       }
     }
-    return this.sendFrame(this.codec.encode(message), fd, release, options, callback);
+    return this.sendFrame(message, fd, release, options, callback);
   }
 
   // Like Node's channel: the callback runs on the next tick, and a failure
   // of a queued write surfaces as 'error' (or in the callback).
-  sendFrame(frame, fd, release, options, callback) {
-    const ticket = typeof callback === 'function' || options.swallowErrors ? undefined : 1;
-    const status = getEngine().send(this.id, frame, fd, ticket);
+  sendFrame(message, fd, release, options, callback) {
+    const ticket = typeof callback === 'function' || options.swallowErrors ? 0 : 1;
+    const codec = this.codec;
+    const length = codec.encodeFrame(message);
+    const status = fd === null
+      ? binding.sendFrame(this.id, codec.frame, length, ticket)
+      : getEngine().send(this.id, codec.frame.subarray(0, length), fd, ticket || undefined);
     if (release) release();
     if (status < 0) {
       const ex = writeError(-status);
@@ -513,10 +517,10 @@ function sendInternal(id, message, fd, type) {
   const channel = channels.get(id);
   if (channel === undefined || !channel.child.connected) return false;
   if (fd == null) {
-    channel.sendFrame(channel.codec.encode(message), null, null, { swallowErrors: true }, undefined);
+    channel.sendFrame(message, null, null, { swallowErrors: true }, undefined);
   } else {
     const wrapped = { cmd: 'NODE_HANDLE', type, msg: message };
-    channel.sendFrame(channel.codec.encode(wrapped), fd, null, { swallowErrors: true }, undefined);
+    channel.sendFrame(wrapped, fd, null, { swallowErrors: true }, undefined);
   }
   return true;
 }

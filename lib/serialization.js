@@ -37,19 +37,32 @@ const SCRATCH_BYTES = 1024 * 1024;
 let scratch = null;
 
 const json = {
-  /** A whole frame, newline included; valid until the next encode(). */
-  encode(message) {
+  /**
+   * Encode a whole frame, newline included, into `json.frame` (valid until
+   * the next encode()); returns its length in bytes.
+   */
+  encodeFrame(message) {
     // Node writes what JSON.stringify returns, even undefined (a toJSON()
     // that returns nothing), as text.
     const text = `${JSON.stringify(message)}`;
     const room = text.length * 3 + 1;
-    if (room > SCRATCH_BYTES) return Buffer.from(`${text}\n`, 'utf8');
+    if (room > SCRATCH_BYTES) {
+      json.frame = Buffer.from(`${text}\n`, 'utf8');
+      return json.frame.length;
+    }
     if (scratch === null || room > scratch.length) {
       scratch = Buffer.allocUnsafeSlow(Math.min(SCRATCH_BYTES, Math.max(room, 64 * 1024)));
     }
     const length = scratch.write(text, 0, 'utf8');
     scratch[length] = 0x0a;
-    return scratch.subarray(0, length + 1);
+    json.frame = scratch;
+    return length + 1;
+  },
+  frame: null,
+  /** A whole frame, newline included; valid until the next encode(). */
+  encode(message) {
+    const length = json.encodeFrame(message);
+    return json.frame.subarray(0, length);
   },
   /** A frame's body (no newline): a string, or bytes that were not UTF-8. */
   decode(body) {
@@ -58,6 +71,11 @@ const json = {
 };
 
 const advanced = {
+  encodeFrame(message) {
+    advanced.frame = advanced.encode(message);
+    return advanced.frame.length;
+  },
+  frame: null,
   encode(message) {
     const ser = new ChildProcessSerializer();
     ser.writeRawBytes(Buffer.allocUnsafe(4));

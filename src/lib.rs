@@ -59,6 +59,30 @@ fn errno_of(e: std::io::Error) -> i32 {
     -e.raw_os_error().unwrap_or(nix::libc::EIO)
 }
 
+thread_local! {
+    /// The engine of this thread's Node environment, for `sendFrame`.
+    static ENGINE: std::cell::RefCell<std::rc::Weak<Engine>> = std::cell::RefCell::new(std::rc::Weak::new());
+}
+
+/// `worker.send()`'s hot path: `Primary::send` without a descriptor, as a
+/// plain function, which N-API calls for less than a method (no object to
+/// unwrap, no borrow to track): the first `length` bytes of `frame` go to
+/// `worker`; `ticket` 0 is none. Returns as `send`.
+#[napi(catch_unwind)]
+pub fn send_frame(env: Env, worker: u32, frame: napi::Unknown<'_>, length: u32, ticket: u32) -> i32 {
+    let Some(engine) = ENGINE.with(|e| e.borrow().upgrade()) else {
+        return -nix::libc::EPIPE;
+    };
+    let sent = sys::with_buffer(&env, frame.value().value, length as usize, |bytes| {
+        engine.send(worker, bytes, None, (ticket > 0).then_some(ticket))
+    });
+    match sent {
+        Some(Ok(queued)) => i32::from(queued < contract::BACKPRESSURE_BYTES),
+        Some(Err(errno)) => -(errno as i32),
+        None => -nix::libc::EINVAL,
+    }
+}
+
 /// The primary's engine. Every method runs on the JS thread; each is
 /// `catch_unwind`, so a panic comes back as a JS exception instead of
 /// unwinding into Node.
@@ -75,9 +99,9 @@ impl Primary {
     pub fn new(env: Env, on_event: Function<'_>) -> Result<Self> {
         let event_loop = EventLoop::of(&env)?;
         let js = JsFunction::new(&env, on_event.value().value, "rust-cluster:primary")?;
-        Ok(Primary {
-            engine: Engine::new(Some(event_loop), Some(js)),
-        })
+        let engine = Engine::new(Some(event_loop), Some(js));
+        ENGINE.with(|e| *e.borrow_mut() = Rc::downgrade(&engine));
+        Ok(Primary { engine })
     }
 
     /// Create a worker's channel. Returns the child's end, for the spawn

@@ -586,6 +586,32 @@ impl Scope {
     }
 }
 
+/// The first `length` bytes of the Buffer (or other Uint8Array) `value`, for
+/// `f`, without copying; None when `value` is not one or is shorter. Valid
+/// only during the N-API call that received `value`, which `f` runs in.
+pub(crate) fn with_buffer<R>(
+    env: &napi::Env,
+    value: sys::napi_value,
+    length: usize,
+    f: impl FnOnce(&[u8]) -> R,
+) -> Option<R> {
+    let mut data = ptr::null_mut();
+    let mut size = 0;
+    // SAFETY: `env` and `value` belong to the N-API call in progress;
+    // napi_get_buffer_info fails (and touches nothing) unless `value` is a
+    // Buffer or Uint8Array.
+    let status = unsafe { sys::napi_get_buffer_info(env.raw(), value, &mut data, &mut size) };
+    if status != sys::Status::napi_ok || length > size {
+        return None;
+    }
+    if length == 0 {
+        return Some(f(&[]));
+    }
+    // SAFETY: napi says `data` holds `size` >= `length` bytes, owned by
+    // `value`, which stays alive (and JS cannot run) until this call returns.
+    Some(f(unsafe { std::slice::from_raw_parts(data as *const u8, length) }))
+}
+
 /// Take ownership of a descriptor the kernel has just installed for us
 /// (accept, recvmsg with SCM_RIGHTS, socketpair). Only for those: the caller
 /// guarantees nothing else owns `raw`.
