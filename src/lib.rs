@@ -61,7 +61,7 @@ fn errno_of(e: std::io::Error) -> i32 {
 
 thread_local! {
     /// The engine of this thread's Node environment, for `sendFrame`.
-    static ENGINE: std::cell::RefCell<std::rc::Weak<Engine>> = std::cell::RefCell::new(std::rc::Weak::new());
+    static ENGINE: std::cell::RefCell<std::rc::Weak<Engine>> = const { std::cell::RefCell::new(std::rc::Weak::new()) };
 }
 
 /// `worker.send()`'s hot path: `Primary::send` without a descriptor, as a
@@ -69,7 +69,13 @@ thread_local! {
 /// unwrap, no borrow to track): the first `length` bytes of `frame` go to
 /// `worker`; `ticket` 0 is none. Returns as `send`.
 #[napi(catch_unwind)]
-pub fn send_frame(env: Env, worker: u32, frame: napi::Unknown<'_>, length: u32, ticket: u32) -> i32 {
+pub fn send_frame(
+    env: Env,
+    worker: u32,
+    frame: napi::Unknown<'_>,
+    length: u32,
+    ticket: u32,
+) -> i32 {
     let Some(engine) = ENGINE.with(|e| e.borrow().upgrade()) else {
         return -nix::libc::EPIPE;
     };

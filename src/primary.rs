@@ -667,6 +667,7 @@ impl ChannelEvents for Engine {
             }
         }
         if frames == 0 {
+            crate::channel::recycle(data);
             return;
         }
         let json = self

@@ -609,7 +609,9 @@ pub(crate) fn with_buffer<R>(
     }
     // SAFETY: napi says `data` holds `size` >= `length` bytes, owned by
     // `value`, which stays alive (and JS cannot run) until this call returns.
-    Some(f(unsafe { std::slice::from_raw_parts(data as *const u8, length) }))
+    Some(f(unsafe {
+        std::slice::from_raw_parts(data as *const u8, length)
+    }))
 }
 
 /// Take ownership of a descriptor the kernel has just installed for us

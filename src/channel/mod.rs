@@ -39,6 +39,20 @@ const READ_BUFFER_BYTES: usize = 256 * 1024;
 thread_local! {
     /// Every channel reads into this one buffer (they all run on the JS thread).
     static READ_BUFFER: RefCell<Vec<u8>> = RefCell::new(vec![0; READ_BUFFER_BYTES]);
+    /// The buffer a read's frames for JS are gathered in, kept between reads
+    /// (a new one per read of large messages cost an mmap and a munmap).
+    static DELIVERY_BUFFER: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Most of a delivery buffer's capacity kept for the next read.
+const DELIVERY_BUFFER_KEPT: usize = 4 * READ_BUFFER_BYTES;
+
+/// Give a delivery's buffer back once JS has its copy.
+pub(crate) fn recycle(mut data: Vec<u8>) {
+    if data.capacity() <= DELIVERY_BUFFER_KEPT {
+        data.clear();
+        DELIVERY_BUFFER.with(|kept| *kept.borrow_mut() = data);
+    }
 }
 
 /// What the channel reports to its owner, on the JS thread, from a poll
@@ -114,6 +128,9 @@ pub(crate) struct Channel {
     open: Cell<bool>,
     /// JS sent on it in this tick (it is on the engine's list for `flush`).
     in_tick: Cell<bool>,
+    /// The socket was full: nothing is written until it says it has room
+    /// (trying before only fails with EAGAIN).
+    write_blocked: Cell<bool>,
     events: Weak<dyn ChannelEvents>,
 }
 
@@ -140,6 +157,7 @@ impl Channel {
             writer: RefCell::new(Writer::default()),
             open: Cell::new(true),
             in_tick: Cell::new(false),
+            write_blocked: Cell::new(false),
             events,
         });
         if let Some(event_loop) = event_loop {
@@ -222,8 +240,12 @@ impl Channel {
 
     /// Write whatever is queued, as far as the socket takes it.
     pub(crate) fn flush(&self) {
+        if self.write_blocked.get() {
+            return;
+        }
         let progress = self.writer.borrow_mut().write(self.sock.as_fd());
         let blocked = progress == Progress::Blocked;
+        self.write_blocked.set(blocked);
         if progress == Progress::Close {
             let _ = shutdown(self.sock.as_raw_fd(), Shutdown::Both);
         }
@@ -235,6 +257,7 @@ impl Channel {
     /// Called by the poll handle (or a test) when the socket is ready.
     pub(crate) fn on_ready(&self, ready: Ready) {
         if ready.writable {
+            self.write_blocked.set(false);
             self.flush();
         }
         if ready.readable || ready.error.is_some() {
@@ -302,7 +325,10 @@ impl Channel {
         received: Vec<OwnedFd>,
         events: &dyn ChannelEvents,
     ) -> Result<Delivery, String> {
-        let mut delivery = Delivery::default();
+        let mut delivery = Delivery {
+            data: DELIVERY_BUFFER.with(|kept| std::mem::take(&mut *kept.borrow_mut())),
+            ..Delivery::default()
+        };
         let mut reader = self.reader.borrow_mut();
         let Reader { decoder, fds } = &mut *reader;
         fds.extend(received);
