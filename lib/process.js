@@ -72,8 +72,10 @@ function closeFds(fds) {
 }
 
 // One read's frames, as the engine hands them over: json lines, each
-// ending in a newline, or advanced frames, each with its 4-byte length.
+// ending in a newline (or, when large, an array of them), or advanced
+// frames, each with its 4-byte length.
 function splitFrames(data) {
+  if (Array.isArray(data)) return data;
   if (typeof data === 'string') {
     const lines = data.split('\n');
     lines.pop();

@@ -36,6 +36,10 @@ use crate::round_robin_handle::{Accepted, Listener, RoundRobinHandle};
 use crate::sys::{EventLoop, JsFunction, Scope, Timer};
 use crate::worker::Worker;
 
+/// Json frames of one read go to JS as one string up to this size, else as
+/// one string each.
+const ONE_STRING_BYTES: usize = 64 * 1024;
+
 /// A connection handed to a worker over its IPC channel (Node's protocol),
 /// awaiting its `accepted` answer.
 struct InFlight {
@@ -682,10 +686,19 @@ impl ChannelEvents for Engine {
             .flat_map(|(at, fd)| [at as i32, fd_into_raw(fd)])
             .collect();
         self.emit(EVENT_READ, worker, |s| {
-            let body = if json {
-                s.utf8(&data)?
-            } else {
-                s.buffer(&data)?
+            let body = match (json, data.len() > ONE_STRING_BYTES) {
+                (true, false) => s.utf8(&data)?,
+                // One string per message: one large string would go to V8's
+                // large-object space, an mmap and a munmap per read.
+                (true, true) => {
+                    let lines: napi::Result<Vec<_>> = data
+                        .split(|&b| b == b'\n')
+                        .take(frames)
+                        .map(|line| s.utf8(line))
+                        .collect();
+                    s.array(&lines?)?
+                }
+                (false, _) => s.buffer(&data)?,
             };
             let fds = if fds.is_empty() {
                 s.undefined()?

@@ -523,6 +523,19 @@ impl Scope {
         })
     }
 
+    /// An array of `values`.
+    pub(crate) fn array(&self, values: &[Value]) -> napi::Result<Value> {
+        // SAFETY: as above.
+        let array = self.make(|out| unsafe {
+            sys::napi_create_array_with_length(self.env, values.len(), out)
+        })?;
+        for (i, value) in values.iter().enumerate() {
+            // SAFETY: as above; both values belong to this scope.
+            check(unsafe { sys::napi_set_element(self.env, array.0, i as u32, value.0) })?;
+        }
+        Ok(array)
+    }
+
     /// An Int32Array holding a copy of `numbers`.
     pub(crate) fn int32_array(&self, numbers: &[i32]) -> napi::Result<Value> {
         let bytes = std::mem::size_of_val(numbers);
