@@ -24,10 +24,11 @@ async function pidsServing(port, n) {
   return seen;
 }
 
-test('status, status --json, scale, reload and stop from the shell; status round trip measured', async () => {
+test('status, status --json, scale, reload and stop from the shell; status round trip measured', async (t) => {
   const xdg = runtimeDir();
   const env = { XDG_RUNTIME_DIR: xdg };
   const p = await startCli(['-w', '2', '--name', 'shop'], APP, ['0'], { env });
+  t.after(() => p.kill());
   const port = portOf(p);
   const socket = path.join(xdg, 'rust-cluster', 'shop.sock');
   assert.match(p.stderr(), new RegExp(`control socket ${socket.replace(/[.]/g, '\\.')}`));
@@ -91,10 +92,11 @@ test('status, status --json, scale, reload and stop from the shell; status round
   assert.match(gone.stderr, /no running cluster found/);
 });
 
-test('malformed, unknown and oversized requests get error answers and leave the primary serving', async () => {
+test('malformed, unknown and oversized requests get error answers and leave the primary serving', async (t) => {
   const xdg = runtimeDir();
   const env = { XDG_RUNTIME_DIR: xdg };
   const p = await startCli(['-w', '1', '--name', 'garbage'], APP, ['0'], { env, workers: 1 });
+  t.after(() => p.kill());
   const socket = path.join(xdg, 'rust-cluster', 'garbage.sock');
   const exchange = (payload) => new Promise((resolve) => {
     const s = net.connect(socket);
@@ -133,22 +135,26 @@ test('malformed, unknown and oversized requests get error answers and leave the 
   assert.equal((await p.closed).code, 0);
 });
 
-test('a stale socket is replaced, a live name is refused, several clusters need --name', async () => {
+test('a stale socket is replaced, a live name is refused, several clusters need --name', async (t) => {
   const xdg = runtimeDir();
   const env = { XDG_RUNTIME_DIR: xdg };
   const dead = await startCli(['-w', '1', '--name', 'alpha'], APP, ['0'], { env, workers: 1 });
+  t.after(() => dead.kill());
   process.kill(-dead.child.pid, 'SIGKILL');
   await dead.closed;
   const socket = path.join(xdg, 'rust-cluster', 'alpha.sock');
   assert.ok(fs.statSync(socket).isSocket(), 'a SIGKILLed primary leaves its socket behind');
 
   const alpha = await startCli(['-w', '1', '--name', 'alpha'], APP, ['0'], { env, workers: 1 });
+  t.after(() => alpha.kill());
   const again = startProcess([CLI, '-w', '1', '--name', 'alpha', APP, '0'], { env });
+  t.after(() => again.kill());
   const refused = await again.closed;
   assert.equal(refused.code, 2);
   assert.match(refused.stderr, /a cluster named 'alpha' is already running/);
 
   const beta = await startCli(['-w', '1', '--name', 'beta'], APP, ['0'], { env, workers: 1 });
+  t.after(() => beta.kill());
   const which = await cli(['status'], { env });
   assert.equal(which.code, 2);
   assert.match(which.stderr, /2 clusters are running: alpha, beta; pick one with --name NAME/);
@@ -164,10 +170,11 @@ test('a stale socket is replaced, a live name is refused, several clusters need 
   assert.equal((await beta.closed).code, 0);
 });
 
-test('supervise({ control }) in a program: default name, or a socket path of its own', async () => {
+test('supervise({ control }) in a program: default name, or a socket path of its own', async (t) => {
   const xdg = runtimeDir();
   const env = { XDG_RUNTIME_DIR: xdg };
   const p = startProcess([path.join(FIXTURES, 'supervised.js'), JSON.stringify({ control: true, shutdown: true }), '2'], { env });
+  t.after(() => p.kill());
   await p.waitOut(/"ev":"supervised"/);
   await p.waitOut(/("ev":"listening"[^]*){2}/);
   const s = await cli(['status', '--json', '--name', 'supervised'], { env });
@@ -179,6 +186,7 @@ test('supervise({ control }) in a program: default name, or a socket path of its
   const own = path.join(xdg, 'own', 'ctl.sock');
   fs.mkdirSync(path.dirname(own));
   const q = startProcess([path.join(FIXTURES, 'supervised.js'), JSON.stringify({ control: own, shutdown: true }), '1'], { env });
+  t.after(() => q.kill());
   await q.waitOut(/"ev":"listening"/);
   const r = await cli(['scale', '2', '--socket', own], { env });
   assert.equal(r.stdout, '2 workers serving\n', r.stderr);
@@ -187,6 +195,7 @@ test('supervise({ control }) in a program: default name, or a socket path of its
   assert.ok(!fs.existsSync(own));
 
   const bad = startProcess([path.join(FIXTURES, 'supervised.js'), JSON.stringify({ control: { name: '../x' } }), '1'], { env });
+  t.after(() => bad.kill());
   const out = await bad.closed;
   assert.notEqual(out.code, 0);
   assert.match(out.stderr, /ERR_INVALID_ARG_VALUE/);
@@ -228,13 +237,14 @@ function connectAs(user, socket) {
 }
 
 const other = otherUser();
-test('another user cannot connect: socket 0600, directory 0700, both owned by the user', { skip: !other && 'needs root and setpriv to act as a second uid' }, async () => {
+test('another user cannot connect: socket 0600, directory 0700, both owned by the user', { skip: !other && 'needs root and setpriv to act as a second uid' }, async (t) => {
   // A runtime directory anyone may enter: only rust-cluster's own
   // directory and the socket's mode stand in the other user's way.
   const xdg = runtimeDir();
   fs.chmodSync(xdg, 0o755);
   const env = { XDG_RUNTIME_DIR: xdg };
   const p = await startCli(['-w', '1', '--name', 'private'], APP, ['0'], { env, workers: 1 });
+  t.after(() => p.kill());
   const dir = path.join(xdg, 'rust-cluster');
   const socket = path.join(dir, 'private.sock');
   const d = fs.statSync(dir);
@@ -252,6 +262,7 @@ test('another user cannot connect: socket 0600, directory 0700, both owned by th
   fs.chmodSync(open, 0o1777);
   const own = path.join(open, 'ctl.sock');
   const q = startProcess([path.join(FIXTURES, 'supervised.js'), JSON.stringify({ control: own, shutdown: true }), '1'], { env });
+  t.after(() => q.kill());
   await q.waitOut(/"ev":"listening"/);
   assert.equal(fs.statSync(own).mode & 0o777, 0o600);
   assert.equal(await connectAs(null, own), 'connected');
@@ -262,6 +273,7 @@ test('another user cannot connect: socket 0600, directory 0700, both owned by th
   await p.closed;
   fs.chmodSync(dir, 0o755);
   const p2 = await startCli(['-w', '1', '--name', 'private'], APP, ['0'], { env, workers: 1 });
+  t.after(() => p2.kill());
   assert.equal(fs.statSync(dir).mode & 0o777, 0o700);
   assert.equal(await connectAs(other, socket), 'EACCES');
 

@@ -7,10 +7,11 @@ const assert = require('node:assert/strict');
 const path = require('node:path');
 const { FIXTURES, runtimeDir, startCli, get, until } = require('./helpers');
 
-test('/healthz 200 while the primary runs; /readyz 200 with workers serving, 503 during the drain', async () => {
+test('/healthz 200 while the primary runs; /readyz 200 with workers serving, 503 during the drain', async (t) => {
   const env = { XDG_RUNTIME_DIR: runtimeDir(), SLOW_MS: '3000' };
   const p = await startCli(['-w', '2', '--stats-port', '0', '--shutdown-timeout', '20000'],
     path.join(FIXTURES, 'slow-app.js'), ['0'], { env });
+  t.after(() => p.kill());
   const stats = Number(/metrics on http:\/\/127\.0\.0\.1:(\d+)\/metrics/.exec(p.stderr())[1]);
   const app = Number(/listening on 127\.0\.0\.1:(\d+)/.exec(p.stderr())[1]);
 

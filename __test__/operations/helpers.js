@@ -85,6 +85,10 @@ function startProcess(args, { env = {}, timeout = 90000, stdio = ['pipe', 'pipe'
   return {
     child,
     closed,
+    /** Kill the whole process group (test clean-up). */
+    kill() {
+      try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ }
+    },
     stdout: () => text.out,
     stderr: () => text.err,
     waitOut: wait('out'),

@@ -32,12 +32,13 @@ function listen(address) {
 
 const skip = DgramSocket === null && 'needs the optional dependency node-unix-socket';
 
-test('READY=1 after the first workers listen, RELOADING=1/READY=1 around a reload, STOPPING=1, WATCHDOG=1 at half WATCHDOG_USEC', { skip }, async () => {
+test('READY=1 after the first workers listen, RELOADING=1/READY=1 around a reload, STOPPING=1, WATCHDOG=1 at half WATCHDOG_USEC', { skip }, async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rc-notify-'));
   const address = path.join(dir, 'notify');
   const { socket, messages } = listen(address);
   const env = { XDG_RUNTIME_DIR: runtimeDir(), NOTIFY_SOCKET: address, WATCHDOG_USEC: '400000' };
   const p = startProcess([CLI, '-w', '2', path.join(FIXTURES, 'app.js'), '0'], { env });
+  t.after(() => p.kill());
   const with_ = (key) => messages.filter((m) => key in m.fields);
   try {
     await until(() => with_('READY').length === 1, 30000, 'READY=1');
@@ -74,11 +75,12 @@ test('READY=1 after the first workers listen, RELOADING=1/READY=1 around a reloa
   }
 });
 
-test('an abstract NOTIFY_SOCKET (@name) is used as such; a WATCHDOG_PID of another process turns the watchdog off', { skip }, async () => {
+test('an abstract NOTIFY_SOCKET (@name) is used as such; a WATCHDOG_PID of another process turns the watchdog off', { skip }, async (t) => {
   const name = `rust-cluster-test-${process.pid}-${Date.now()}`;
   const { socket, messages } = listen(`\0${name}`);
   const env = { XDG_RUNTIME_DIR: runtimeDir(), NOTIFY_SOCKET: `@${name}`, WATCHDOG_USEC: '100000', WATCHDOG_PID: '1' };
   const p = await startCli(['-w', '1'], path.join(FIXTURES, 'app.js'), ['0'], { env, workers: 1 });
+  t.after(() => p.kill());
   try {
     await until(() => messages.some((m) => 'READY' in m.fields), 30000, 'READY=1');
     await new Promise((r) => setTimeout(r, 500));

@@ -38,7 +38,7 @@ function events(p) {
   return p.stdout().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
 }
 
-async function underFaults(fixture, { workers = 2, seconds = 12 } = {}) {
+async function underFaults(t, fixture, { workers = 2, seconds = 12 } = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rc-faults-'));
   const versionFile = path.join(dir, 'VERSION');
   let version = 1;
@@ -46,6 +46,7 @@ async function underFaults(fixture, { workers = 2, seconds = 12 } = {}) {
   const port = await freePort();
   const p = startProcess([path.join(FIXTURES, fixture), String(workers)],
     { env: { VERSION_FILE: versionFile, PORT: String(port) }, timeout: 120000 });
+  t.after(() => p.kill());
   await p.waitOut(new RegExp(`("ev":"listening"[^]*){${workers}}`));
 
   // Who is serving, from the supervisor's own events.
@@ -133,9 +134,9 @@ async function underFaults(fixture, { workers = 2, seconds = 12 } = {}) {
   };
 }
 
-test('reload under a fault schedule: rust-cluster retries and replaces every worker; a hand-written node:cluster supervisor keeps old code', async () => {
-  const ours = await underFaults('ours-supervisor.js');
-  const theirs = await underFaults('node-supervisor.js');
+test('reload under a fault schedule: rust-cluster retries and replaces every worker; a hand-written node:cluster supervisor keeps old code', async (t) => {
+  const ours = await underFaults(t, 'ours-supervisor.js');
+  const theirs = await underFaults(t, 'node-supervisor.js');
   const line = (name, r) => `# ${name}: reload outcomes per worker ${JSON.stringify(r.outcomes)}, ` +
     `replacements retried ${r.retried}, workers on the last version at the end ` +
     `${r.versions.length - r.stale}/${r.versions.length}, requests ${r.load.ok + r.load.failed} (failed ${r.load.failed})`;
@@ -153,7 +154,7 @@ test('reload under a fault schedule: rust-cluster retries and replaces every wor
   assert.ok(theirs.stale > 0, `versions served at the end: ${theirs.versions}`);
 });
 
-test('a failed reload does not reset the crash count: a crash-looping deploy under periodic SIGHUPs reaches the crash-loop stop', async () => {
+test('a failed reload does not reset the crash count: a crash-looping deploy under periodic SIGHUPs reaches the crash-loop stop', async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rc-crashloop-'));
   const versionFile = path.join(dir, 'VERSION');
   const broken = path.join(dir, 'BROKEN');
@@ -162,6 +163,7 @@ test('a failed reload does not reset the crash count: a crash-looping deploy und
   const p = startProcess([path.join(FIXTURES, 'ours-supervisor.js'), '2',
     JSON.stringify({ respawn: { minDelay: 50, maxDelay: 200, maxCrashes: 4, crashWindow: 60000 }, reloadRetries: 1 })],
   { env: { VERSION_FILE: versionFile, BROKEN_FILE: broken, PORT: String(port) }, timeout: 120000 });
+  t.after(() => p.kill());
   await p.waitOut(/("ev":"listening"[^]*){2}/);
   // A deploy that crashes at start-up, a worker that dies (its respawns run
   // the broken code) and a SIGHUP every 300 ms, as a deploy script that

@@ -52,7 +52,7 @@ function workerStats(st, worker, now, counts) {
   const hb = m.heartbeat;
   const c = counts.get(worker.id);
   let state = worker.state;
-  if (m.retiring && !worker.isDead()) state = 'draining';
+  if ((m.draining || m.retiring === 'hang') && !worker.isDead()) state = 'draining';
   return {
     id: worker.id,
     pid,
