@@ -12,15 +12,30 @@ const { StringDecoder } = require('node:string_decoder');
 // writes a newline must not grow the primary.
 const MAX_LINE = 64 * 1024;
 
+// Per output stream: the worker streams paused until it drains.
+const waiting = new WeakMap();
+
+// The terminal or pipe is slow: stop reading the worker until it drains
+// (one 'drain' listener per output, however many workers wait on it).
+function holdUntilDrained(stream, out) {
+  let paused = waiting.get(out);
+  if (!paused) {
+    paused = new Set();
+    waiting.set(out, paused);
+    out.once('drain', () => {
+      waiting.delete(out);
+      for (const s of paused) s.resume();
+    });
+  }
+  paused.add(stream);
+  stream.pause();
+}
+
 function prefixLines(stream, out, prefix) {
   const decoder = new StringDecoder('utf8');
   let partial = '';
   const write = (line) => {
-    if (!out.write(`${prefix()}${line}\n`)) {
-      // The terminal or pipe is slow: stop reading the worker until it drains.
-      stream.pause();
-      out.once('drain', () => stream.resume());
-    }
+    if (!out.write(`${prefix()}${line}\n`)) holdUntilDrained(stream, out);
   };
   stream.on('data', (chunk) => {
     const text = partial + decoder.write(chunk);

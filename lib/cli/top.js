@@ -54,7 +54,9 @@ function run(client, name, { interval = 1000, stdin = process.stdin, stdout = pr
     clearTimeout(timer);
     if (stdin.isTTY && typeof stdin.setRawMode === 'function') stdin.setRawMode(false);
     stdin.removeListener('data', onKey);
-    stdin.pause();
+    // A paused pipe still holds the event loop: let go of it.
+    if (stdin === process.stdin) stdin.destroy();
+    else stdin.pause();
     process.removeListener('SIGINT', onSigint);
     if (tty) stdout.write(`${ESC}?25h${ESC}?1049l`);
     if (message) process.stderr.write(`${message}\n`);

@@ -22,6 +22,8 @@ function connect(file) {
     let buf = '';
     let nextId = 1;
     const pending = new Map();
+    let closed = false;
+    const closedError = () => clientError('ERR_RUST_CLUSTER_CONTROL_CLOSED', 'the primary closed the control connection');
     const failAll = (err) => {
       for (const { reject: rej } of pending.values()) rej(err);
       pending.clear();
@@ -34,8 +36,12 @@ function connect(file) {
         request(cmd, args = {}) {
           const id = nextId++;
           return new Promise((res, rej) => {
+            if (closed) return rej(closedError());
             pending.set(id, { resolve: res, reject: rej });
-            socket.write(`${JSON.stringify({ ...args, id, cmd })}\n`);
+            socket.write(`${JSON.stringify({ ...args, id, cmd })}\n`, (err) => {
+              if (err && pending.delete(id)) rej(err);
+            });
+            return undefined;
           });
         },
         close() {
@@ -68,8 +74,10 @@ function connect(file) {
         }
       }
     });
-    socket.on('close', () => failAll(clientError('ERR_RUST_CLUSTER_CONTROL_CLOSED',
-      'the primary closed the control connection')));
+    socket.on('close', () => {
+      closed = true;
+      failAll(closedError());
+    });
   });
 }
 
