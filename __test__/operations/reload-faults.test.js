@@ -11,7 +11,7 @@ const fs = require('node:fs');
 const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
-const { FIXTURES, startProcess, get, until } = require('./helpers');
+const { FIXTURES, runtimeDir, startProcess, startCli, cli, get, until } = require('./helpers');
 
 function freePort() {
   return new Promise((resolve) => {
@@ -187,4 +187,28 @@ test('a failed reload does not reset the crash count: a crash-looping deploy und
   p.child.kill('SIGTERM');
   await p.closed;
   fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('`rust-cluster reload` of a deploy that crashes at start-up: exit 1, names the workers still on the old code, which serve on', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rc-broken-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const versionFile = path.join(dir, 'VERSION');
+  const broken = path.join(dir, 'BROKEN');
+  fs.writeFileSync(versionFile, '1');
+  const port = await freePort();
+  const env = { XDG_RUNTIME_DIR: runtimeDir(), VERSION_FILE: versionFile, BROKEN_FILE: broken, PORT: String(port) };
+  const p = await startCli(['-w', '2', '--name', 'broken'], path.join(FIXTURES, 'versioned-app.js'), [], { env });
+  t.after(() => p.kill());
+  fs.writeFileSync(broken, '');
+  const r = await cli(['reload'], { env });
+  assert.equal(r.code, 1, r.stdout + r.stderr);
+  assert.match(r.stdout, /^reload incomplete: 0 replaced, 2 NOT replaced$/m);
+  assert.match(r.stdout, /worker 1 \(pid \d+\): NOT replaced, still runs the old code: worker \d+ exited \(1\) before it was ready after 3 attempts/);
+  assert.match(r.stdout, /worker 2 \(pid \d+\): NOT replaced, still runs the old code/);
+  assert.match(p.stderr(), /reload incomplete: 0 workers replaced, 2 NOT replaced/);
+  const json = JSON.parse((await cli(['reload', '--json'], { env })).stdout);
+  assert.deepEqual(json.results.map((w) => [w.id, w.outcome, w.attempts]), [[1, 'failed', 3], [2, 'failed', 3]]);
+  for (let i = 0; i < 4; i++) assert.equal((await get(port)).body.split(' ')[0], '1');
+  p.child.kill('SIGTERM');
+  assert.equal((await p.closed).code, 0);
 });

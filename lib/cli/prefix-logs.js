@@ -54,8 +54,20 @@ function prefixLines(stream, out, prefix) {
   });
 }
 
+const guarded = new WeakSet();
+
+// Whoever reads the primary's output went away (EPIPE): the logs are lost,
+// the cluster must not be.
+function guard(out) {
+  if (guarded.has(out)) return;
+  guarded.add(out);
+  out.on('error', () => {});
+}
+
 /** Prefix the output of `worker` (forked with silent: true). */
 function prefixWorker(worker, { timestamps = false, stdout = process.stdout, stderr = process.stderr } = {}) {
+  guard(stdout);
+  guard(stderr);
   const prefix = () => `${timestamps ? `${new Date().toISOString()} ` : ''}[${worker.id}] `;
   if (worker.process.stdout) prefixLines(worker.process.stdout, stdout, prefix);
   if (worker.process.stderr) prefixLines(worker.process.stderr, stderr, prefix);
