@@ -26,8 +26,8 @@ function frame(name, s, prev, seconds) {
   }
   const t = s.totals;
   return [
-    `${name || 'rust-cluster'} - primary ${s.primary.pid}, up ${fmt.duration(s.primary.uptime)}, ` +
-      `RSS ${fmt.bytes(s.primary.rss)}`.slice(0, 80),
+    `${name || 'rust-cluster'} - primary ${s.primary.pid}, up ${fmt.duration(s.primary.uptime)}, RSS ${fmt.bytes(s.primary.rss)}`
+      .slice(0, 80),
     `workers ${t.active} serving / ${t.workers} running   conn/s ${connTotal === null ? '-' : connTotal.toFixed(1)}` +
       `   restarts ${t.restarts}   crashes ${t.crashes}`,
     '',
