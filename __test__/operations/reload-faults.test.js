@@ -212,3 +212,38 @@ test('`rust-cluster reload` of a deploy that crashes at start-up: exit 1, names 
   p.child.kill('SIGTERM');
   assert.equal((await p.closed).code, 0);
 });
+
+test('a reload that replaced every worker forgives their past crashes; crashes after it still count', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rc-forgive-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const versionFile = path.join(dir, 'VERSION');
+  fs.writeFileSync(versionFile, '1');
+  const port = await freePort();
+  const p = startProcess([path.join(FIXTURES, 'ours-supervisor.js'), '2',
+    JSON.stringify({ respawn: { minDelay: 50, maxDelay: 200, maxCrashes: 3, crashWindow: 600000 } })],
+  { env: { VERSION_FILE: versionFile, PORT: String(port) } });
+  t.after(() => p.kill());
+  await p.waitOut(/("ev":"listening"[^]*){2}/);
+  // Kill a serving worker; resolves once its respawn listens (or a crash
+  // loop stopped respawning).
+  const crash = async () => {
+    const listening = events(p).filter((e) => e.ev === 'listening');
+    const exited = new Set(events(p).filter((e) => e.ev === 'exit').map((e) => e.pid));
+    const victim = listening.find((e) => !exited.has(e.pid));
+    const mark = p.stdout().length;
+    process.kill(victim.pid, 'SIGKILL');
+    const m = await p.waitOut(/"ev":"(listening|crashloop)"/, mark);
+    return m[1];
+  };
+  assert.equal(await crash(), 'listening');
+  assert.equal(await crash(), 'listening');
+  p.child.kill('SIGHUP');
+  await p.waitOut(/"ev":"reload","report":\{"replaced":2,"failed":0/);
+  // Two crashes before the reload were forgiven: two more stay below 3.
+  assert.equal(await crash(), 'listening');
+  assert.equal(await crash(), 'listening');
+  // And the third since the reload is a crash loop.
+  assert.equal(await crash(), 'crashloop');
+  p.child.kill('SIGTERM');
+  await p.closed;
+});
