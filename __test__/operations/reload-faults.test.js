@@ -63,7 +63,7 @@ async function underFaults(t, fixture, { workers = 2, seconds = 12 } = {}) {
   };
 
   // Load: 4 clients, Connection: close, until told to stop.
-  const load = { ok: 0, failed: 0 };
+  const load = { ok: 0, failed: 0, errors: {} };
   let loading = true;
   const clients = Array.from({ length: 4 }, async () => {
     while (loading) {
@@ -71,8 +71,9 @@ async function underFaults(t, fixture, { workers = 2, seconds = 12 } = {}) {
         const r = await get(port, '/', { timeout: 5000 });
         if (r.status === 200) load.ok++;
         else load.failed++;
-      } catch {
+      } catch (err) {
         load.failed++;
+        load.errors[err.code || err.message] = (load.errors[err.code || err.message] || 0) + 1;
       }
     }
   });
@@ -139,7 +140,8 @@ test('reload under a fault schedule: rust-cluster retries and replaces every wor
   const theirs = await underFaults(t, 'node-supervisor.js');
   const line = (name, r) => `# ${name}: reload outcomes per worker ${JSON.stringify(r.outcomes)}, ` +
     `replacements retried ${r.retried}, workers on the last version at the end ` +
-    `${r.versions.length - r.stale}/${r.versions.length}, requests ${r.load.ok + r.load.failed} (failed ${r.load.failed})`;
+    `${r.versions.length - r.stale}/${r.versions.length}, requests ${r.load.ok + r.load.failed} (failed ${r.load.failed}: ` +
+    `${JSON.stringify(r.load.errors)})`;
   console.log(line('rust-cluster', ours));
   console.log(line('node:cluster, hand-written', theirs));
 
