@@ -6,7 +6,6 @@
 // for themselves (lib/agent/requests.js) and say when they reach it; for the
 // others the primary reads how many connections it handed them, once a
 // second.
-const { randomInt } = require('node:crypto');
 const registry = require('./registry');
 const { tell } = require('./drain');
 const { replace } = require('./replace');
@@ -20,7 +19,9 @@ function createMaxRequests(state) {
     const cfg = state.config;
     const m = registry.get(worker);
     if (!m || cfg.maxRequests === null || worker.isDead()) return;
-    if (m.maxRequests === undefined) m.maxRequests = cfg.maxRequests + randomInt(0, cfg.maxRequestsJitter + 1);
+    if (m.maxRequests === undefined) {
+      m.maxRequests = cfg.maxRequests + Math.floor(Math.random() * (cfg.maxRequestsJitter + 1));
+    }
     tell(worker, { act: 'maxRequests', limit: m.maxRequests });
   }
 
