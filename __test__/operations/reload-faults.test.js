@@ -62,11 +62,14 @@ async function underFaults(t, fixture, { workers = 2, seconds = 12 } = {}) {
     try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
   };
 
-  // Load: 4 clients, Connection: close, until told to stop.
+  // Load: 4 clients, Connection: close, until told to stop; each pauses
+  // 5 ms between requests, to leave the 2 cores to the cluster (and to the
+  // tests running beside this one).
   const load = { ok: 0, failed: 0, errors: {} };
   let loading = true;
   const clients = Array.from({ length: 4 }, async () => {
     while (loading) {
+      await sleep(5);
       try {
         const r = await get(port, '/', { timeout: 5000 });
         if (r.status === 200) load.ok++;
