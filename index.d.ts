@@ -278,6 +278,53 @@ declare namespace cluster {
     statsPort?: number | null | undefined;
     /** Address of the metrics server (default `'127.0.0.1'`). */
     statsHost?: string | undefined;
+    /**
+     * Take commands (`rust-cluster status`, `reload`, `scale`, `stop`, `top`)
+     * on a Unix socket: `true` (named after the program's file), a socket
+     * path, or `{ name, path }`.
+     */
+    control?: boolean | string | ControlOptions | null | undefined;
+    /** Replace a worker once it has served this many connections. */
+    maxRequests?: number | null | undefined;
+    /** Add a random 0..jitter to each worker's `maxRequests` (default 0). */
+    maxRequestsJitter?: number | undefined;
+    /** A worker is ready when it sends `'ready'` (process.send), not when it listens. */
+    readySignal?: boolean | undefined;
+    /** Speak systemd's notify protocol when NOTIFY_SOCKET is set (default true). */
+    notify?: boolean | undefined;
+    /** How many times a replacement that exits before it is ready is forked again (default 2). */
+    reloadRetries?: number | undefined;
+  }
+
+  /** The control socket of `cluster.supervise()`. */
+  interface ControlOptions {
+    /** Socket `$XDG_RUNTIME_DIR/rust-cluster/NAME.sock` (else `/tmp/rust-cluster-UID/NAME.sock`). */
+    name?: string | undefined;
+    /** A socket path of your own instead. */
+    path?: string | undefined;
+  }
+
+  /** What happened to one worker in a reload. */
+  interface ReloadResult {
+    id: number;
+    pid: number | null;
+    /** `'failed'`: it still runs (the old code). */
+    outcome: 'replaced' | 'failed' | 'gone' | 'skipped';
+    replacement: { id: number; pid: number | null } | null;
+    /** Replacements forked for it. */
+    attempts: number;
+    error: string | null;
+  }
+
+  /** The 'reload' event's argument, and `err.report` of a reload that left workers on old code. */
+  interface ReloadReport {
+    replaced: number;
+    failed: number;
+    gone: number;
+    skipped: number;
+    /** How long it took, ms. */
+    ms: number;
+    results: ReloadResult[];
   }
 
   /** Options of `cluster.shutdown()`. */
@@ -303,6 +350,8 @@ declare namespace cluster {
     connections: { handed: number | null; open: number | null };
     /** How many workers held its place before it (respawns, reloads...). */
     restarts: number;
+    /** It serves: listens (or, with `readySignal`, has sent 'ready'). */
+    ready: boolean;
     /** Resident set size in bytes. */
     rss: number | null;
     cpu: CpuTime | null;
@@ -323,6 +372,8 @@ declare namespace cluster {
       cpu: CpuTime;
       /** Where the Prometheus endpoint listens, if it does. */
       metrics: { address: string; port: number } | null;
+      /** The control socket's path, if there is one. */
+      control: string | null;
     };
     workers: WorkerStats[];
     totals: {
@@ -338,11 +389,13 @@ declare namespace cluster {
       reloads: number;
       hangs: number;
       recycles: number;
+      /** Workers replaced for reaching maxRequests. */
+      maxRequests: number;
     };
   }
 
   /** Why a worker took another's place (the 'replace' event). */
-  type ReplaceReason = 'respawn' | 'reload' | 'hang' | 'memory';
+  type ReplaceReason = 'respawn' | 'reload' | 'hang' | 'memory' | 'maxRequests';
 
   /** The 'crashloop' event's argument. */
   interface CrashLoopInfo {
@@ -447,6 +500,8 @@ declare namespace cluster {
     on(event: 'crashloop', listener: (info: CrashLoopInfo) => void): this;
     on(event: 'hang', listener: (worker: Worker, silentForMs: number) => void): this;
     on(event: 'memory', listener: (worker: Worker, rss: number) => void): this;
+    on(event: 'maxRequests', listener: (worker: Worker, served: number) => void): this;
+    on(event: 'reload', listener: (report: ReloadReport) => void): this;
     on(event: 'shutdown', listener: (info: { signal: NodeJS.Signals | null; timeout: number }) => void): this;
 
     once(event: string, listener: (...args: any[]) => void): this;
@@ -465,6 +520,8 @@ declare namespace cluster {
     once(event: 'crashloop', listener: (info: CrashLoopInfo) => void): this;
     once(event: 'hang', listener: (worker: Worker, silentForMs: number) => void): this;
     once(event: 'memory', listener: (worker: Worker, rss: number) => void): this;
+    once(event: 'maxRequests', listener: (worker: Worker, served: number) => void): this;
+    once(event: 'reload', listener: (report: ReloadReport) => void): this;
     once(event: 'shutdown', listener: (info: { signal: NodeJS.Signals | null; timeout: number }) => void): this;
 
     prependListener(event: string, listener: (...args: any[]) => void): this;

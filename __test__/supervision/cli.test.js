@@ -3,7 +3,9 @@
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
 const { spawn, execFile } = require('node:child_process');
+const fs = require('node:fs');
 const http = require('node:http');
+const os = require('node:os');
 const path = require('node:path');
 const { freePort, FIXTURES, ROOT } = require('./helpers');
 
@@ -47,8 +49,12 @@ test('bad command lines exit with 2', async () => {
 
 test('runs a plain server on 2 workers: serves, reloads on SIGHUP (drained), respawns, shuts down on SIGTERM', async () => {
   const port = await freePort();
+  // A runtime directory of its own: the CLI's control socket (named after
+  // the app) must not meet one of a suite running beside this one.
+  const runtime = fs.mkdtempSync(path.join(os.tmpdir(), 'rc-cli-'));
   const child = spawn(process.execPath, [CLI, '--workers', '2', '--respawn', '--stats-port', '0',
-    path.join(FIXTURES, 'plain-app.js'), String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    path.join(FIXTURES, 'plain-app.js'), String(port)],
+  { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, XDG_RUNTIME_DIR: runtime } });
   let stderr = '';
   const waiters = [];
   child.stderr.setEncoding('utf8').on('data', (d) => {
@@ -117,6 +123,7 @@ test('runs a plain server on 2 workers: serves, reloads on SIGHUP (drained), res
   }
   const { code } = await closed;
   clearTimeout(kill);
+  fs.rmSync(runtime, { recursive: true, force: true });
   assert.equal(code, 0, stderr);
   assert.match(stderr, /SIGTERM: shutting down/);
   assert.equal((stderr.match(/down \(exit code 0\)/g) || []).length, 4, stderr);

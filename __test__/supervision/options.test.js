@@ -16,6 +16,15 @@ test('supervise() rejects bad options with ERR_INVALID_ARG_TYPE / ERR_OUT_OF_RAN
     [{ reloadSignal: 'HUP' }, TypeError, 'ERR_INVALID_ARG_VALUE', /options.reloadSignal/],
     [{ statsPort: 70000 }, RangeError, 'ERR_OUT_OF_RANGE', /options.statsPort/],
     [{ scaleSignals: 1 }, TypeError, 'ERR_INVALID_ARG_TYPE', /options.scaleSignals/],
+    [{ control: 1 }, TypeError, 'ERR_INVALID_ARG_TYPE', /"options.control" property must be one of type boolean, string, or object/],
+    [{ control: { name: 'a/b' } }, TypeError, 'ERR_INVALID_ARG_VALUE', /options.control.name/],
+    [{ control: { name: 7 } }, TypeError, 'ERR_INVALID_ARG_TYPE', /options.control.name/],
+    [{ control: '' }, TypeError, 'ERR_INVALID_ARG_VALUE', /options.control.path/],
+    [{ maxRequests: 0 }, RangeError, 'ERR_OUT_OF_RANGE', /options.maxRequests/],
+    [{ maxRequestsJitter: -1 }, RangeError, 'ERR_OUT_OF_RANGE', /options.maxRequestsJitter/],
+    [{ readySignal: 'yes' }, TypeError, 'ERR_INVALID_ARG_TYPE', /options.readySignal/],
+    [{ notify: 1 }, TypeError, 'ERR_INVALID_ARG_TYPE', /options.notify/],
+    [{ reloadRetries: 1000 }, RangeError, 'ERR_OUT_OF_RANGE', /options.reloadRetries/],
     ['all', TypeError, 'ERR_INVALID_ARG_TYPE', /"options" argument must be of type object/],
   ];
   for (const [options, Class, code, message] of cases) {

@@ -25,7 +25,7 @@ test('stats(): per worker and for the primary, with the documented fields', asyn
     const pid = Object.fromEntries(p.events.filter((e) => e.ev === 'listening').map((e) => [e.id, e.pid]));
     assert.deepEqual(value.workers.map((w) => [w.id, w.pid, w.state, w.restarts]), [[1, pid[1], 'listening', 0], [2, pid[2], 'listening', 0]]);
     for (const w of value.workers) {
-      assert.deepEqual(Object.keys(w).sort(), ['agent', 'connections', 'cpu', 'heapUsed', 'id', 'lastHeartbeat', 'pid', 'restarts', 'rss', 'state', 'uptime']);
+      assert.deepEqual(Object.keys(w).sort(), ['agent', 'connections', 'cpu', 'heapUsed', 'id', 'lastHeartbeat', 'pid', 'ready', 'restarts', 'rss', 'state', 'uptime']);
       assert.ok(w.uptime > 0 && w.rss > 1e6 && w.heapUsed > 0, JSON.stringify(w));
       assert.ok(w.cpu.user >= 0 && w.cpu.system >= 0 && w.cpu.user + w.cpu.system > 0, JSON.stringify(w.cpu));
       assert.deepEqual(Object.keys(w.connections).sort(), ['handed', 'open']);

@@ -11,10 +11,13 @@
 // From the primary:  { cmd, act: 'countConnections' }  (connections.js)
 //                    { cmd, act: 'drain', timeout }    (drain.js)
 //                    { cmd, act: 'ping', seq }         (heartbeat.js)
+//                    { cmd, act: 'maxRequests', limit } (requests.js)
 // To the primary:    { cmd, act: 'conns', closed }
 //                    { cmd, act: 'pong', seq, rss, heapUsed, cpu }
+//                    { cmd, act: 'served', served }
 const cluster = require('node:cluster');
 const connections = require('./connections');
+const requests = require('./requests');
 
 const { agent: AGENT } = require('../contract.json');
 const kInstalled = Symbol.for('rust-cluster.agent');
@@ -31,6 +34,8 @@ function onInternalMessage(message) {
   if (message === null || typeof message !== 'object' || message.cmd !== AGENT.cmd) return;
   if (message.act === AGENT.countConnections) {
     connections.start((closed) => send({ act: AGENT.conns, closed }));
+  } else if (message.act === AGENT.maxRequests) {
+    requests.setLimit(message.limit, send);
   }
 }
 

@@ -29,6 +29,8 @@ function tell(worker, message) {
 function drain(worker, timeout, reason) {
   const m = registry.get(worker);
   if (m && !m.retiring) m.retiring = reason || 'drain';
+  // From now on stats() says 'draining' (not while a replacement starts).
+  if (m) m.draining = true;
   return new Promise((resolve) => {
     if (worker.isDead()) return resolve('exited');
     let outcome = 'exited';

@@ -55,7 +55,8 @@ function createHeartbeat(state) {
     state.cluster.emit('memory', worker, m.heartbeat.rss);
     state.serial(() => {
       if (worker.isDead() || m.retiring || state.shuttingDown) return null;
-      return replace(state.cluster, worker, 'memory', state.config);
+      return replace(state.cluster, worker, 'memory', state.config,
+        { retries: state.config.reloadRetries, stopped: () => state.shuttingDown });
     }).catch((err) => {
       m.recycling = false;
       process.emitWarning(`worker ${worker.id}: memory recycle failed: ${err.message}`,

@@ -1,7 +1,8 @@
 'use strict';
 // Supervision for the primary: cluster.supervise(options) turns on respawn,
-// graceful shutdown, heartbeat, memory recycling, reload and scale signals,
-// and the Prometheus endpoint; cluster.reload(), scale(n), stats() and
+// graceful shutdown, heartbeat, memory and request-count recycling, reload
+// and scale signals, the Prometheus and health endpoints, the control socket
+// and systemd notification; cluster.reload(), scale(n), stats() and
 // shutdown() work with or without it. Nothing here runs, listens or handles
 // a signal until one of these is called.
 const os = require('node:os');
@@ -9,10 +10,15 @@ const options = require('./options');
 const registry = require('./registry');
 const { createRespawn } = require('./respawn');
 const { createHeartbeat } = require('./heartbeat');
+const { createMaxRequests } = require('./max-requests');
+const { createNotify } = require('./notify');
+const { createCommands, shuttingDownError } = require('./commands');
+const { startControl } = require('./control');
 const { reload } = require('./reload');
 const { scale } = require('./scale');
 const { shutdown } = require('./shutdown');
 const { stats } = require('./stats');
+const health = require('./health');
 const prometheus = require('./prometheus');
 
 function createState(cluster) {
@@ -21,9 +27,10 @@ function createState(cluster) {
     config: options.defaults(),
     shuttingDown: false,
     shutdownPromise: null,
-    counters: { crashes: 0, respawns: 0, reloads: 0, hangs: 0, recycles: 0 },
+    counters: { crashes: 0, respawns: 0, reloads: 0, hangs: 0, recycles: 0, maxRequests: 0 },
     queue: Promise.resolve(),
     statsServer: null,
+    control: null,
     signalHandlers: [],
     /** Run `fn` after the reloads, scalings and recycles queued before it. */
     serial(fn) {
@@ -39,9 +46,15 @@ function createState(cluster) {
       if (state.statsServer) state.statsServer.close();
       state.statsServer = null;
     },
+    closeControl() {
+      if (state.control) state.control.close();
+      state.control = null;
+    },
   };
   state.respawn = createRespawn(state);
   state.heartbeat = createHeartbeat(state);
+  state.maxRequests = createMaxRequests(state);
+  state.notify = createNotify(state);
   return state;
 }
 
@@ -70,6 +83,23 @@ function attach(cluster) {
     getState().respawn.onExit(worker, code, signal);
   }
 
+  // readySignal: a worker that sends 'ready' serves from then on.
+  function onMessage(worker, message) {
+    if (message !== 'ready') return;
+    const m = registry.get(worker);
+    if (!m || m.ready) return;
+    m.ready = true;
+    getState().notify.check();
+  }
+
+  async function startControlSocket(st, config) {
+    if (st.control && config && st.control.name === config.name &&
+        (config.path === null || st.control.path === config.path)) return;
+    st.closeControl();
+    if (!config) return;
+    st.control = await startControl(config, createCommands(st, api));
+  }
+
   const api = {
     supervise(opts) {
       const config = options.normalize(opts);
@@ -78,10 +108,12 @@ function attach(cluster) {
       for (const [signal, handler] of st.signalHandlers) process.removeListener(signal, handler);
       st.signalHandlers = [];
       cluster.removeListener('exit', onExit);
+      cluster.removeListener('message', onMessage);
       st.closeStatsServer();
       st.config = config;
 
       if (config.respawn) cluster.on('exit', onExit);
+      if (config.readySignal) cluster.on('message', onMessage);
       if (config.shutdown) {
         for (const signal of config.shutdown.signals) onSignal(signal, onShutdownSignal);
       }
@@ -102,12 +134,13 @@ function attach(cluster) {
       }
       if (config.heartbeat) st.heartbeat.start();
       else st.heartbeat.stop();
-      if (config.statsPort === null) return Promise.resolve(cluster);
-      return prometheus.listen(config.statsPort, config.statsHost, () => api.stats())
-        .then((server) => {
-          st.statsServer = server;
-          return cluster;
-        });
+      st.maxRequests.start();
+      st.notify.start(config.notify);
+      const statsServer = config.statsPort === null ? null
+        : prometheus.listen(config.statsPort, config.statsHost, () => api.stats(),
+          (path, req, res) => health.answer(st, path, req, res))
+          .then((server) => { st.statsServer = server; });
+      return Promise.all([statsServer, startControlSocket(st, config.control)]).then(() => cluster);
     },
     reload() {
       const st = getState();
@@ -141,12 +174,6 @@ function attach(cluster) {
   for (const [name, fn] of Object.entries(api)) {
     Object.defineProperty(cluster, name, { value: fn, writable: true, configurable: true, enumerable: false });
   }
-}
-
-function shuttingDownError() {
-  const err = new Error('the cluster is shutting down');
-  err.code = 'ERR_RUST_CLUSTER_SHUTTING_DOWN';
-  return err;
 }
 
 module.exports = { attach };

@@ -2,6 +2,7 @@
 // The options of cluster.supervise(), validated and completed with defaults.
 const os = require('node:os');
 const errors = require('../errors');
+const controlPaths = require('./control-paths');
 
 const DEFAULTS = {
   drainTimeout: 10000,
@@ -9,6 +10,9 @@ const DEFAULTS = {
   respawn: { minDelay: 100, maxDelay: 10000, maxCrashes: 5, crashWindow: 60000 },
   shutdown: { timeout: 10000, signals: ['SIGTERM', 'SIGINT'], exit: true },
   heartbeat: { interval: 1000, timeout: 5000 },
+  // How many times reload() forks again a replacement that died before it
+  // was ready, before it gives up on that worker.
+  reloadRetries: 2,
 };
 
 function isObject(v) {
@@ -82,7 +86,46 @@ function normalize(options = {}) {
     throw errors.invalidArgType('options.statsHost', 'string', options.statsHost);
   }
   o.statsHost = options.statsHost === undefined ? '127.0.0.1' : options.statsHost;
+  o.control = control(options.control);
+  o.maxRequests = options.maxRequests === undefined || options.maxRequests === null ? null
+    : integer(options.maxRequests, 'options.maxRequests', 1, Number.MAX_SAFE_INTEGER);
+  o.maxRequestsJitter = options.maxRequestsJitter === undefined ? 0
+    : integer(options.maxRequestsJitter, 'options.maxRequestsJitter', 0, Number.MAX_SAFE_INTEGER);
+  o.readySignal = flag(options.readySignal, 'options.readySignal', false);
+  o.notify = flag(options.notify, 'options.notify', true);
+  o.reloadRetries = options.reloadRetries === undefined ? DEFAULTS.reloadRetries
+    : integer(options.reloadRetries, 'options.reloadRetries', 0, 100);
   return o;
+}
+
+function flag(value, name, fallback) {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw errors.invalidArgType(name, 'boolean', value);
+  return value;
+}
+
+// `control`: true (the default name), a socket path, or { name, path }.
+function control(value) {
+  if (value === undefined || value === null || value === false) return null;
+  if (value === true) value = {};
+  else if (typeof value === 'string') value = { path: value };
+  else if (!isObject(value)) throw errors.invalidArgType('options.control', ['boolean', 'string', 'Object'], value);
+  let name = controlPaths.defaultName();
+  if (value.name !== undefined) {
+    if (typeof value.name !== 'string') throw errors.invalidArgType('options.control.name', 'string', value.name);
+    if (!controlPaths.validName(value.name)) {
+      throw errors.invalidArgValue('options.control.name', value.name,
+        'must be 1 to 64 letters, digits, \'.\', \'_\' or \'-\', not starting with \'.\'');
+    }
+    name = value.name;
+  }
+  if (value.path !== undefined && typeof value.path !== 'string') {
+    throw errors.invalidArgType('options.control.path', 'string', value.path);
+  }
+  if (value.path !== undefined && (value.path === '' || value.path.includes('\0'))) {
+    throw errors.invalidArgValue('options.control.path', value.path, 'must be a file path');
+  }
+  return { name, path: value.path === undefined ? null : value.path };
 }
 
 /** What reload(), scale() and shutdown() use when supervise() was not called. */

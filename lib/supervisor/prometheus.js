@@ -1,6 +1,7 @@
 'use strict';
 // The Prometheus text format (version 0.0.4) of cluster.stats(), and the
-// opt-in HTTP server that serves it on /metrics.
+// opt-in HTTP server that serves it on /metrics (and /healthz, /readyz:
+// health.js).
 const http = require('node:http');
 
 function label(value) {
@@ -44,20 +45,24 @@ function render(s) {
     [[{ mode: 'user' }, s.primary.cpu.user], [{ mode: 'system' }, s.primary.cpu.system]]);
   metric('rust_cluster_primary_uptime_seconds', 'gauge', 'Seconds since the primary started.',
     [[{}, s.primary.uptime]]);
-  for (const [key, help] of [
+  for (const [key, help, field = key] of [
     ['crashes', 'Workers that exited without being disconnected.'],
     ['respawns', 'Workers forked to replace crashed ones.'],
     ['reloads', 'Workers replaced by reload().'],
     ['hangs', 'Workers killed for missing their heartbeat.'],
     ['recycles', 'Workers replaced for using more than maxRss.'],
+    ['max_requests', 'Workers replaced for reaching maxRequests.', 'maxRequests'],
   ]) {
-    metric(`rust_cluster_${key}_total`, 'counter', help, [[{}, s.totals[key]]]);
+    metric(`rust_cluster_${key}_total`, 'counter', help, [[{}, s.totals[field]]]);
   }
   return `${out.join('\n')}\n`;
 }
 
-/** Serve render(getStats()) on /metrics. Resolves once listening. */
-function listen(port, host, getStats) {
+/**
+ * Serve render(getStats()) on /metrics, and whatever `other(path, req, res)`
+ * answers (returning true), the health endpoints. Resolves once listening.
+ */
+function listen(port, host, getStats, other = () => false) {
   const server = http.createServer((req, res) => {
     const path = (req.url || '').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -66,8 +71,8 @@ function listen(port, host, getStats) {
       const body = render(getStats());
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
       res.end(req.method === 'HEAD' ? undefined : body);
-    } else {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /metrics\n');
+    } else if (!other(path, req, res)) {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /metrics, /healthz or /readyz\n');
     }
   });
   return new Promise((resolve, reject) => {

@@ -18,7 +18,12 @@ function onFork(worker, env) {
     env,
     startedAt: Date.now(),
     restarts: 0,
+    // The place this worker holds: its own id, or the slot of the worker it
+    // replaced. Crashes are counted per slot (respawn.js).
+    slot: worker.id,
     listening: 0,
+    // Sent 'ready' (readySignal).
+    ready: false,
     // Why the supervisor is taking this worker down ('reload', 'memory',
     // 'hang', 'scale', 'shutdown'), or null.
     retiring: null,

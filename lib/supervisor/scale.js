@@ -1,6 +1,6 @@
 'use strict';
 // scale(n): fork workers until n serve (and wait until they listen), or
-// drain the newest ones down to n.
+// drain the newest ones down to n. A success forgets past crashes.
 const errors = require('../errors');
 const registry = require('./registry');
 const { whenReady } = require('./replace');
@@ -11,7 +11,6 @@ function scale(state, n) {
   if (!Number.isInteger(n) || n < 0 || n > 1024) {
     return Promise.reject(errors.outOfRange('n', 'an integer >= 0 and <= 1024', n));
   }
-  state.respawn.reset();
   return state.serial(async () => {
     const cluster = state.cluster;
     const active = registry.activeWorkers();
@@ -21,11 +20,13 @@ function scale(state, n) {
       const started = [];
       for (let i = active.length; i < n; i++) started.push(cluster.fork(m ? m.env : undefined));
       const count = m ? m.listening : 0;
-      await Promise.all(started.map((w) => whenReady(w, count, state.config.listenTimeout)));
+      await Promise.all(started.map((w) => whenReady(w, count, state.config.listenTimeout, state.config.readySignal)));
     } else if (n < active.length) {
       const retired = active.slice(n).reverse();
       await Promise.all(retired.map((w) => drain(w, state.config.drainTimeout, 'scale')));
     }
+    // It came out as asked: start over after a crash loop.
+    state.respawn.reset();
     return registry.activeWorkers().length;
   });
 }

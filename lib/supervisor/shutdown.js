@@ -23,11 +23,14 @@ function shutdown(state, { timeout, signal = null } = {}) {
   state.shuttingDown = true;
   state.respawn.cancel();
   state.heartbeat.stop();
+  state.maxRequests.stop();
+  state.notify.stopping();
   state.cluster.emit('shutdown', { signal, timeout });
   const workers = registry.liveWorkers();
   state.shutdownPromise = Promise.all(workers.map((w) => drain(w, timeout, 'shutdown')))
     .then((outcomes) => {
       state.closeStatsServer();
+      state.closeControl();
       return outcomes.includes('killed') ? EXIT_TIMEOUT : EXIT_CLEAN;
     });
   return state.shutdownPromise;

@@ -4,6 +4,7 @@
 // last heartbeat answer. Units: bytes, seconds.
 const fs = require('node:fs');
 const registry = require('./registry');
+const health = require('./health');
 
 // Clock ticks per second of /proc/<pid>/stat (USER_HZ; 100 on Linux).
 const CLK_TCK = 100;
@@ -44,14 +45,14 @@ function connectionCounts(proc) {
   return byId;
 }
 
-function workerStats(worker, now, counts) {
+function workerStats(st, worker, now, counts) {
   const m = registry.get(worker);
   const pid = worker.process.pid ?? null;
   const proc = readProc(pid);
   const hb = m.heartbeat;
   const c = counts.get(worker.id);
   let state = worker.state;
-  if (m.retiring && !worker.isDead()) state = 'draining';
+  if ((m.draining || m.retiring === 'hang') && !worker.isDead()) state = 'draining';
   return {
     id: worker.id,
     pid,
@@ -62,6 +63,7 @@ function workerStats(worker, now, counts) {
       open: c && typeof c.open === 'number' ? c.open : null,
     },
     restarts: m.restarts,
+    ready: health.serves(st, worker),
     rss: proc ? proc.rss : (hb ? hb.rss : null),
     cpu: proc ? proc.cpu
       : (hb && hb.cpu.user !== null ? { user: hb.cpu.user / 1e6, system: hb.cpu.system / 1e6 } : null),
@@ -74,7 +76,7 @@ function workerStats(worker, now, counts) {
 function stats(state, proc) {
   const now = Date.now();
   const counts = connectionCounts(proc);
-  const workers = registry.liveWorkers().map((w) => workerStats(w, now, counts));
+  const workers = registry.liveWorkers().map((w) => workerStats(state, w, now, counts));
   const cpu = process.cpuUsage();
   const sum = (get) => workers.reduce((acc, w) => {
     const v = get(w);
@@ -87,6 +89,7 @@ function stats(state, proc) {
       rss: process.memoryUsage.rss(),
       cpu: { user: cpu.user / 1e6, system: cpu.system / 1e6 },
       metrics: state.statsAddress(),
+      control: state.control ? state.control.path : null,
     },
     workers,
     totals: {

@@ -1,7 +1,7 @@
 // The supervision API rust-cluster adds (cluster.supervise, reload, scale,
 // stats, shutdown and their events), as a program would use it.
 import cluster = require('rust-cluster');
-import { supervise, reload, scale, stats, shutdown, type SuperviseOptions, type ClusterStats, type WorkerStats } from 'rust-cluster';
+import { supervise, reload, scale, stats, shutdown, type SuperviseOptions, type ClusterStats, type WorkerStats, type ReloadReport } from 'rust-cluster';
 
 const options: SuperviseOptions = {
   respawn: { minDelay: 100, maxDelay: 5000, maxCrashes: 5, crashWindow: 60000 },
@@ -14,6 +14,12 @@ const options: SuperviseOptions = {
   listenTimeout: 30000,
   statsPort: 9100,
   statsHost: '127.0.0.1',
+  control: { name: 'shop' },
+  maxRequests: 10000,
+  maxRequestsJitter: 500,
+  readySignal: false,
+  notify: true,
+  reloadRetries: 2,
 };
 
 async function main(): Promise<void> {
@@ -28,7 +34,11 @@ async function main(): Promise<void> {
   const port: number | undefined = s.primary.metrics?.port;
   const code: number = await cluster.shutdown({ timeout: 5000 });
   console.log(serving, rss, port, code, s.totals.respawns, first?.connections.handed);
-  await supervise({ heartbeat: true });
+  await supervise({ heartbeat: true, control: true });
+  await supervise({ control: '/run/shop/ctl.sock' });
+  const ready: boolean | undefined = first?.ready;
+  const socket: string | null = s.primary.control;
+  console.log(ready, socket, s.totals.maxRequests);
   await reload();
   await scale(2);
   stats();
@@ -36,12 +46,19 @@ async function main(): Promise<void> {
 }
 
 cluster.on('replace', (worker, old, reason, info) => {
-  const r: 'respawn' | 'reload' | 'hang' | 'memory' = reason;
+  const r: 'respawn' | 'reload' | 'hang' | 'memory' | 'maxRequests' = reason;
   console.log(worker.id, old.id, r, info?.delay);
 });
 cluster.on('crashloop', (info) => console.log(info.crashes, info.window, info.worker.id));
 cluster.on('hang', (worker, ms) => console.log(worker.id, ms + 1));
 cluster.on('memory', (worker, rss) => console.log(worker.id, rss + 1));
+cluster.on('maxRequests', (worker, served) => console.log(worker.id, served + 1));
+cluster.on('reload', (report: ReloadReport) => {
+  for (const r of report.results) {
+    if (r.outcome === 'failed') console.log(r.id, r.error, r.attempts);
+    else if (r.replacement) console.log(r.replacement.pid);
+  }
+});
 cluster.once('shutdown', ({ signal, timeout }) => console.log(signal, timeout));
 
 void main();

@@ -1,0 +1,141 @@
+'use strict';
+// Running the command line against a real primary: the primary (the CLI,
+// or a fixture) in its own process group with its own XDG_RUNTIME_DIR, so
+// that control sockets of parallel tests never meet; subcommands as child
+// processes.
+const { spawn, execFile } = require('node:child_process');
+const fs = require('node:fs');
+const http = require('node:http');
+const os = require('node:os');
+const path = require('node:path');
+
+const ROOT = path.resolve(__dirname, '../..');
+const CLI = path.join(ROOT, 'bin', 'rust-cluster.js');
+const FIXTURES = path.join(__dirname, 'fixtures');
+
+/** A fresh runtime directory (mode 0700), removed at exit. */
+function runtimeDir() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rc-ops-'));
+  fs.chmodSync(dir, 0o700);
+  process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+function cleanEnv(extra) {
+  const env = { ...process.env, ...extra };
+  for (const k of ['NODE_UNIQUE_ID', 'NODE_CHANNEL_FD', 'NODE_OPTIONS', 'NODE_TEST_CONTEXT', 'NOTIFY_SOCKET',
+    'WATCHDOG_USEC', 'WATCHDOG_PID']) {
+    if (!(extra && k in extra)) delete env[k];
+  }
+  return env;
+}
+
+const live = new Set();
+process.on('exit', () => {
+  for (const pid of live) {
+    try { process.kill(-pid, 'SIGKILL'); } catch { /* gone */ }
+  }
+});
+
+/**
+ * Start `node args...` (the CLI: args[0] = CLI) in its own process group.
+ * Returns { child, stderr(), stdout(), waitErr(re, from), waitOut(re, from), closed }.
+ */
+function startProcess(args, { env = {}, timeout = 90000, stdio = ['pipe', 'pipe', 'pipe'], cwd = ROOT } = {}) {
+  const child = spawn(process.execPath, args, { cwd, env: cleanEnv(env), detached: true, stdio });
+  live.add(child.pid);
+  const text = { out: '', err: '' };
+  const waiters = [];
+  const check = () => {
+    for (const w of [...waiters]) {
+      const m = w.re.exec(text[w.stream].slice(w.from));
+      if (m) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(m);
+      }
+    }
+  };
+  if (child.stdout) child.stdout.setEncoding('utf8').on('data', (d) => { text.out += d; check(); });
+  if (child.stderr) child.stderr.setEncoding('utf8').on('data', (d) => { text.err += d; check(); });
+  if (child.stdin) child.stdin.on('error', () => {});
+  const killer = setTimeout(() => {
+    try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ }
+  }, timeout);
+  const closed = new Promise((resolve) => {
+    child.on('close', (code, signal) => {
+      clearTimeout(killer);
+      live.delete(child.pid);
+      try { process.kill(-child.pid, 'SIGKILL'); } catch { /* all gone */ }
+      for (const w of waiters) w.reject(new Error(`exited (${signal || code}) while waiting for ${w.re}\n` +
+        `stdout:\n${text.out}\nstderr:\n${text.err}`));
+      resolve({ code, signal, stdout: text.out, stderr: text.err });
+    });
+  });
+  const wait = (stream) => (re, from = 0, ms = 60000) => new Promise((resolve, reject) => {
+    const w = { re, from, stream, resolve, reject };
+    const timer = setTimeout(() => {
+      if (waiters.includes(w)) waiters.splice(waiters.indexOf(w), 1);
+      reject(new Error(`timed out waiting for ${re}\nstdout:\n${text.out}\nstderr:\n${text.err}`));
+    }, ms);
+    w.resolve = (m) => { clearTimeout(timer); resolve(m); };
+    w.reject = (e) => { clearTimeout(timer); reject(e); };
+    waiters.push(w);
+    check();
+  });
+  return {
+    child,
+    closed,
+    /** Kill the whole process group (test clean-up). */
+    kill() {
+      try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ }
+    },
+    stdout: () => text.out,
+    stderr: () => text.err,
+    waitOut: wait('out'),
+    waitErr: wait('err'),
+  };
+}
+
+/** Start the CLI running `app` with `options`; resolves once `workers` are up. */
+async function startCli(options, app, appArgs = [], { env = {}, workers = 2, up = /up, listening/g } = {}) {
+  const p = startProcess([CLI, ...options, app, ...appArgs], { env });
+  await p.waitErr(new RegExp(`(${up.source}[^]*){${workers}}`));
+  return p;
+}
+
+/** Run a CLI subcommand; resolves to { code, stdout, stderr, ms }. */
+function cli(args, { env = {}, timeout = 60000 } = {}) {
+  const started = Date.now();
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, ...args], { env: cleanEnv(env), timeout, cwd: ROOT }, (err, stdout, stderr) => {
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr, ms: Date.now() - started });
+    });
+  });
+}
+
+/** GET http://127.0.0.1:port/path with Connection: close; resolves to { status, body }. */
+function get(port, urlPath = '/', { timeout = 10000 } = {}) {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: '127.0.0.1', port, path: urlPath, agent: false, timeout }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => { body += d; });
+      res.on('end', () => resolve({ status: res.statusCode, body }));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+  });
+}
+
+/** Poll `fn` until it returns a truthy value (or throw after `ms`). */
+async function until(fn, ms = 30000, what = 'a condition') {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+module.exports = { ROOT, CLI, FIXTURES, runtimeDir, cleanEnv, startProcess, startCli, cli, get, until };

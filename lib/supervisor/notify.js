@@ -1,0 +1,112 @@
+'use strict';
+// systemd's notify protocol (sd_notify(3)), spoken when the primary runs
+// with NOTIFY_SOCKET set (a Type=notify service): READY=1 once the first
+// workers serve, RELOADING=1 ... READY=1 around a reload, STOPPING=1 at
+// shutdown, STATUS= lines, and WATCHDOG=1 every WATCHDOG_USEC / 2 from the
+// event loop, so a primary whose loop is stuck stops feeding the watchdog.
+//
+// The messages are Unix datagrams, which Node cannot send; they go through
+// node-unix-socket (an optional dependency, loaded only here). Without it a
+// warning says why the service manager hears nothing.
+const health = require('./health');
+
+function loadDgram() {
+  try {
+    return require('node-unix-socket').DgramSocket;
+  } catch (err) {
+    process.emitWarning(`NOTIFY_SOCKET is set, but the optional dependency node-unix-socket cannot be loaded ` +
+      `(${err.message.split('\n')[0]}): systemd will not hear from this primary`,
+    { code: 'RUST_CLUSTER_NOTIFY_UNAVAILABLE' });
+    return null;
+  }
+}
+
+function monotonicUsec() {
+  return process.hrtime.bigint() / 1000n;
+}
+
+function createNotify(state) {
+  let target = null;
+  let DgramSocket = null;
+  let readySent = false;
+  let watchdog = null;
+
+  function send(fields) {
+    if (target === null) return;
+    const text = `${Object.entries(fields).map(([k, v]) => `${k}=${String(v).replace(/\n/g, ' ')}`).join('\n')}\n`;
+    const buf = Buffer.from(text);
+    let socket;
+    try {
+      // One socket per message: an open one would keep the primary alive.
+      socket = new DgramSocket();
+      socket.on('error', () => {});
+      socket.sendTo(buf, 0, buf.length, target, () => socket.close());
+    } catch {
+      // The service manager went away: nothing to tell.
+      if (socket) socket.close();
+    }
+  }
+
+  function status() {
+    return `${health.servingWorkers(state).length} workers serving`;
+  }
+
+  /** Send READY=1 the first time the first workers all serve. */
+  function check() {
+    if (readySent || target === null || state.shuttingDown) return;
+    if (health.servingWorkers(state).length === 0 || health.startingWorkers(state).length > 0) return;
+    readySent = true;
+    send({ READY: 1, MAINPID: process.pid, STATUS: status() });
+  }
+
+  function deferredCheck() {
+    process.nextTick(check);
+  }
+
+  return {
+    /** Start speaking if NOTIFY_SOCKET is set (and `enabled`). */
+    start(enabled) {
+      this.stop();
+      const socketPath = process.env.NOTIFY_SOCKET;
+      if (!enabled || !socketPath) return;
+      DgramSocket = DgramSocket || loadDgram();
+      if (DgramSocket === null) return;
+      // '@' is the abstract namespace.
+      target = socketPath.startsWith('@') ? `\0${socketPath.slice(1)}` : socketPath;
+      const usec = Number(process.env.WATCHDOG_USEC);
+      const pid = process.env.WATCHDOG_PID;
+      if (Number.isInteger(usec) && usec > 0 && (!pid || Number(pid) === process.pid)) {
+        watchdog = setInterval(() => send({ WATCHDOG: 1 }), Math.max(1, Math.floor(usec / 2000)));
+        watchdog.unref();
+        send({ WATCHDOG: 1 });
+      }
+      // Worker events that may complete the start: one more serves, or one
+      // still starting died. Deferred a tick, after the supervisor's own
+      // listeners have seen the event.
+      state.cluster.on('listening', deferredCheck);
+      state.cluster.on('exit', deferredCheck);
+      check();
+    },
+    stop() {
+      if (watchdog) clearInterval(watchdog);
+      watchdog = null;
+      target = null;
+      state.cluster.removeListener('listening', deferredCheck);
+      state.cluster.removeListener('exit', deferredCheck);
+    },
+    check,
+    reloading() {
+      if (readySent) send({ RELOADING: 1, MONOTONIC_USEC: monotonicUsec(), STATUS: 'reloading' });
+    },
+    reloaded(report) {
+      if (!readySent) return check();
+      return send({ READY: 1, STATUS: `${status()}; last reload: ${report.replaced} replaced, ${report.failed} failed` });
+    },
+    stopping() {
+      // The watchdog goes on: the loop still runs while workers drain.
+      send({ STOPPING: 1, STATUS: 'shutting down' });
+    },
+  };
+}
+
+module.exports = { createNotify };
