@@ -14,6 +14,25 @@ const { DEFAULTS } = require('./options');
 
 const EXIT_CLEAN = 0;
 const EXIT_TIMEOUT = 124;
+// How long after a worker's exit its piped output may take to be read.
+const OUTPUT_GRACE_MS = 2000;
+
+// A worker's 'exit' can come before all it wrote to piped stdio has been
+// read; its process's 'close' comes after. A primary about to exit waits
+// for it (briefly), so a worker's last lines are not lost.
+const closed = new WeakSet();
+
+function outputRead(worker) {
+  const child = worker.process;
+  if ((!child.stdout && !child.stderr) || closed.has(child)) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, OUTPUT_GRACE_MS);
+    child.once('close', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
 
 function shutdown(state, { timeout, signal = null } = {}) {
   if (state.shutdownPromise) return state.shutdownPromise;
@@ -27,7 +46,9 @@ function shutdown(state, { timeout, signal = null } = {}) {
   state.notify.stopping();
   state.cluster.emit('shutdown', { signal, timeout });
   const workers = registry.liveWorkers();
+  for (const w of workers) w.process.once('close', () => closed.add(w.process));
   state.shutdownPromise = Promise.all(workers.map((w) => drain(w, timeout, 'shutdown')))
+    .then((outcomes) => Promise.all(workers.map(outputRead)).then(() => outcomes))
     .then((outcomes) => {
       state.closeStatsServer();
       state.closeControl();
