@@ -58,8 +58,15 @@ function createState(cluster) {
   return state;
 }
 
-function attach(cluster) {
+/**
+ * Add the supervision API to `cluster`. `engine.connections` is where stats()
+ * reads per-worker connection counters, `{ connectionStats(), trackConnections() }`:
+ * lib/portable/connections.js on the portable engine; by default the Rust
+ * engine's, lib/process.js.
+ */
+function attach(cluster, engine = {}) {
   let state = null;
+  let connections = engine.connections || null;
   const getState = () => (state ||= createState(cluster));
 
   function onSignal(signal, handler) {
@@ -153,7 +160,8 @@ function attach(cluster) {
       return scale(st, n);
     },
     stats() {
-      return stats(getState(), require('../process'));
+      connections ||= require('../process');
+      return stats(getState(), connections);
     },
     shutdown(opts = {}) {
       if (opts === null || typeof opts !== 'object') {
