@@ -21,3 +21,11 @@ function testFiles(dir) {
 }
 
 module.exports = { testFiles };
+
+// `node scripts/test-files.js dir...`: the test files under each, one a line
+// (for `node --test $(...)` in CI jobs that run part of the suite).
+if (require.main === module) {
+  for (const dir of process.argv.slice(2)) {
+    for (const f of testFiles(path.resolve(root, dir))) console.log(f);
+  }
+}
