@@ -1,6 +1,7 @@
 'use strict';
 // What the release workflow relies on and cannot be run here: the workflow
-// files pass actionlint (with shellcheck on their run: scripts), the
+// files pass actionlint (with shellcheck on their run: scripts; and the test
+// set-up scripts pass shellcheck), the
 // release's build matrix is package.json's napi.targets, and npm/ holds the
 // platform packages @napi-rs/cli writes for them.
 const { test } = require('node:test');
@@ -21,6 +22,11 @@ test('actionlint finds nothing in .github/workflows/', () => {
   const shellcheck = spawnSync('shellcheck', ['--version'], { encoding: 'utf8' });
   assert.equal(shellcheck.status, 0, 'shellcheck is on PATH (scripts/setup.sh installs it): actionlint runs it on run: scripts');
   const r = spawnSync(actionlint(), ['-no-color', ...files], { cwd: ROOT, encoding: 'utf8' });
+  assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
+});
+
+test('scripts/setup.sh and .ci/run pass shellcheck', () => {
+  const r = spawnSync('shellcheck', ['scripts/setup.sh', '.ci/run'], { cwd: ROOT, encoding: 'utf8' });
   assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
 });
 
