@@ -4,8 +4,8 @@
 //   2. the linux-arm64-gnu binary, cross-built (`npm run build:arm64`), for
 //      __test__/arm64/ and the registry test;
 //   3. every test under __test__/ with Node's test runner;
-//   4. the parity, docs and supervision tests again on the portable engine
-//      (RUST_CLUSTER_ENGINE=node);
+//   4. the parity, docs, supervision and operations tests again on the
+//      portable engine (RUST_CLUSTER_ENGINE=node);
 //   5. the JS suite under one more Node major (scripts/test-matrix.js;
 //      default 22, RUST_CLUSTER_TEST_NODE=24 picks another,
 //      RUST_CLUSTER_TEST_NODE=none skips it), less __test__/arm64/ and
@@ -18,7 +18,8 @@ const { testFiles } = require('./test-files');
 
 const root = path.join(__dirname, '..');
 const tests = path.join(root, '__test__');
-const PORTABLE = ['parity', 'docs', 'supervision'];
+// The supervision features' tests are in supervision/ and operations/.
+const PORTABLE = ['parity', 'docs', 'supervision', 'operations'];
 
 // The engine is the tests' business: one left in the environment would
 // change what every test runs on.
@@ -53,7 +54,7 @@ if (!only.includes('--rust-only')) {
   failed |= buildArm64();
   const node = (files, runEnv) => run(process.execPath, ['--test', '--test-concurrency=2', ...files], runEnv);
   failed |= node(testFiles(tests));
-  console.log('\n# The same parity, docs and supervision tests on the portable engine (RUST_CLUSTER_ENGINE=node)');
+  console.log(`\n# The ${PORTABLE.join(', ')} tests again on the portable engine (RUST_CLUSTER_ENGINE=node)`);
   failed |= node(PORTABLE.flatMap((d) => testFiles(path.join(tests, d))), { ...env, RUST_CLUSTER_ENGINE: 'node' });
   const other = process.env.RUST_CLUSTER_TEST_NODE || '22';
   const hostMajor = process.versions.node.split('.')[0];

@@ -21,9 +21,17 @@ const { stats } = require('./stats');
 const health = require('./health');
 const prometheus = require('./prometheus');
 
-function createState(cluster) {
+function createState(cluster, connections) {
   const state = {
     cluster,
+    /**
+     * The engine's per-worker connection counters,
+     * `{ connectionStats(), trackConnections() }` (see attach()).
+     */
+    connections() {
+      connections ||= require('../process');
+      return connections;
+    },
     config: options.defaults(),
     shuttingDown: false,
     shutdownPromise: null,
@@ -60,14 +68,13 @@ function createState(cluster) {
 
 /**
  * Add the supervision API to `cluster`. `engine.connections` is where stats()
- * reads per-worker connection counters, `{ connectionStats(), trackConnections() }`:
- * lib/portable/connections.js on the portable engine; by default the Rust
- * engine's, lib/process.js.
+ * and maxRequests read per-worker connection counters,
+ * `{ connectionStats(), trackConnections() }`: lib/portable/connections.js on
+ * the portable engine; by default the Rust engine's, lib/process.js.
  */
 function attach(cluster, engine = {}) {
   let state = null;
-  let connections = engine.connections || null;
-  const getState = () => (state ||= createState(cluster));
+  const getState = () => (state ||= createState(cluster, engine.connections || null));
 
   function onSignal(signal, handler) {
     process.on(signal, handler);
@@ -160,8 +167,8 @@ function attach(cluster, engine = {}) {
       return scale(st, n);
     },
     stats() {
-      connections ||= require('../process');
-      return stats(getState(), connections);
+      const st = getState();
+      return stats(st, st.connections());
     },
     shutdown(opts = {}) {
       if (opts === null || typeof opts !== 'object') {
