@@ -574,6 +574,13 @@ interface ClusterModule extends cluster.Cluster, cluster.Supervision {
    * worker its client IP hashes to. Primary only.
    */
   readonly SCHED_STICKY: number;
+  /**
+   * Which primary runs (not enumerable; primary only): `'rust'`, the Rust
+   * engine, or `'node'`, the portable engine (node:cluster's own primary),
+   * used where the native addon does not load or with
+   * `RUST_CLUSTER_ENGINE=node`.
+   */
+  readonly engine: 'rust' | 'node';
   /** The cluster object itself (the default export). */
   readonly default: ClusterModule;
 }

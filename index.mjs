@@ -66,6 +66,8 @@ export const reload = cluster.reload;
 export const scale = cluster.scale;
 export const stats = cluster.stats;
 export const shutdown = cluster.shutdown;
+// Which engine runs the primary: 'rust' or 'node' (undefined in a worker).
+export const engine = cluster.engine;
 
 // Worker only (`_getServer` and `_setupWorker` are node:cluster internals
 // that its facade exposes in a worker).

@@ -1,25 +1,10 @@
 'use strict';
-// The platform triple napi-rs uses to name prebuilt binaries
-// (`rust_cluster.<triple>.node`, package `@rust-cluster/<triple>`), and the
-// table of targets the project knows how to name and build.
+// The platform triple napi-rs uses to name binaries
+// (`rust_cluster.<triple>.node`, package `@rust-cluster/binding-<triple>`),
+// for what names them outside @napi-rs/cli: the install script's source
+// build (scripts/install.js) and the tests. The same rules as the loader
+// @napi-rs/cli generates (binding.js).
 const fs = require('node:fs');
-
-// napi-rs platform triple -> Rust target and the npm os/cpu/libc fields of
-// its binary package. `lib` is the file name cargo gives the cdylib.
-const TARGETS = {
-  'linux-x64-gnu': { rust: 'x86_64-unknown-linux-gnu', os: 'linux', cpu: 'x64', libc: 'glibc' },
-  'linux-arm64-gnu': { rust: 'aarch64-unknown-linux-gnu', os: 'linux', cpu: 'arm64', libc: 'glibc' },
-  'linux-x64-musl': { rust: 'x86_64-unknown-linux-musl', os: 'linux', cpu: 'x64', libc: 'musl' },
-  'darwin-x64': { rust: 'x86_64-apple-darwin', os: 'darwin', cpu: 'x64' },
-  'darwin-arm64': { rust: 'aarch64-apple-darwin', os: 'darwin', cpu: 'arm64' },
-  'win32-x64-msvc': { rust: 'x86_64-pc-windows-msvc', os: 'win32', cpu: 'x64' },
-};
-
-function libName(os) {
-  if (os === 'win32') return 'rust_cluster.dll';
-  if (os === 'darwin') return 'librust_cluster.dylib';
-  return 'librust_cluster.so';
-}
 
 function isMuslFromFilesystem() {
   try {
@@ -76,7 +61,7 @@ function bindingFileName(t = platformTriple()) {
 }
 
 function packageName(t = platformTriple()) {
-  return `@rust-cluster/${t}`;
+  return `@rust-cluster/binding-${t}`;
 }
 
-module.exports = { TARGETS, libName, platformTriple, bindingFileName, packageName };
+module.exports = { platformTriple, bindingFileName, packageName };

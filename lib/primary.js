@@ -16,18 +16,11 @@ const registry = require('./supervisor/registry');
 const contract = require('./contract.json');
 
 const {
-  SCHED_NONE, SCHED_RR, SCHED_REUSEPORT, SCHED_LEASTCONN, SCHED_STICKY,
-} = contract.policies;
+  SCHED_NONE, SCHED_RR, SCHED_REUSEPORT, SCHED_LEASTCONN, SCHED_STICKY, POLICY_NAMES,
+} = require('./policies');
 
-// NODE_CLUSTER_SCHED_POLICY values; anything else means round robin, as in
-// node.
-const POLICY_NAMES = new Map([
-  ['rr', SCHED_RR],
-  ['none', SCHED_NONE],
-  ['reuseport', SCHED_REUSEPORT],
-  ['leastconn', SCHED_LEASTCONN],
-  ['sticky', SCHED_STICKY],
-]);
+// Every policy; NODE_CLUSTER_SCHED_POLICY names one (POLICY_NAMES), and
+// anything else there means round robin, as in node.
 const POLICIES = new Set(POLICY_NAMES.values());
 // Policies under which the primary listens and accepts, as under round robin.
 const PRIMARY_ACCEPTS = new Set(contract.primaryAccepts.map((name) => contract.policies[name]));
@@ -334,6 +327,6 @@ Worker.prototype.destroy = function destroy(signo) {
 
 // Supervision (lib/supervisor/): reload, scale, stats, shutdown, supervise.
 // Not enumerable, so the cluster object has node:cluster's own keys.
-require('./supervisor').attach(cluster);
+require('./supervisor').attach(cluster, { connections: require('./process') });
 
 module.exports = cluster;

@@ -1,6 +1,7 @@
 'use strict';
 // `npm run test:matrix`: runs the JavaScript test suite (every *.test.js
-// under __test__/, as scripts/test.js does) under Node 18, 20, 22 and 24 in
+// under __test__/ but those of the binaries and the release, see
+// scripts/test-files.js) under Node 18, 20, 22 and 24 in
 // turn, with the binaries of the `node` npm package (fetched by `npx`), and
 // prints a summary table. The addon is N-API, so the one .node built for the
 // host serves every version; the Rust tests are not repeated.
@@ -17,7 +18,7 @@ const { spawn, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { testFiles } = require('./test-files');
+const { testFiles, perNodeFiles } = require('./test-files');
 
 const root = path.join(__dirname, '..');
 const argv = process.argv.slice(2);
@@ -28,7 +29,7 @@ const dd = argv.indexOf('--');
 const only = dd === -1 ? [] : argv.slice(dd + 1);
 
 function selectedFiles() {
-  if (!only.length) return testFiles(path.join(root, '__test__'));
+  if (!only.length) return perNodeFiles(path.join(root, '__test__'));
   return only.flatMap((p) => {
     const full = path.resolve(root, p);
     return fs.statSync(full).isDirectory() ? testFiles(full) : [path.relative(root, full)];
@@ -66,7 +67,7 @@ function runSuite(bin, v, files, log) {
     const started = Date.now();
     const out = fs.createWriteStream(log);
     // PATH is left as it is: the tests start workers with process.execPath,
-    // and npm (packaging test) keeps running on the Node it was installed for.
+    // and npm keeps running on the Node it was installed for.
     const env = { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1' };
     delete env.NODE_OPTIONS;
     const child = spawn(bin, [...runnerFlags(v), ...files], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });

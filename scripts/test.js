@@ -1,23 +1,50 @@
 'use strict';
-// `npm test`: formatting and clippy (warnings are errors), the Rust unit
-// tests, then every test under __test__/ with
-// Node's test runner, then the same JS suite under one more Node major
-// (scripts/test-matrix.js; default 22, RUST_CLUSTER_TEST_NODE=24 picks
-// another, RUST_CLUSTER_TEST_NODE=none skips it). Exits non-zero if any fails.
+// `npm test`, in this order:
+//   1. formatting and clippy (warnings are errors), the Rust unit tests;
+//   2. the linux-arm64-gnu binary, cross-built (`npm run build:arm64`), for
+//      __test__/arm64/ and the registry test;
+//   3. every test under __test__/ with Node's test runner;
+//   4. the parity, docs, supervision and operations tests again on the
+//      portable engine (RUST_CLUSTER_ENGINE=node);
+//   5. the JS suite under one more Node major (scripts/test-matrix.js;
+//      default 22, RUST_CLUSTER_TEST_NODE=24 picks another,
+//      RUST_CLUSTER_TEST_NODE=none skips it), less __test__/arm64/ and
+//      __test__/release/, which test binaries and the release, not Node.
+// --rust-only runs 1, --js-only 2 to 5. The tools steps 2 and 3 need come
+// from scripts/setup.sh. Exits non-zero if any step fails.
 const { spawnSync } = require('node:child_process');
 const path = require('node:path');
 const { testFiles } = require('./test-files');
 
 const root = path.join(__dirname, '..');
+const tests = path.join(root, '__test__');
+// The supervision features' tests are in supervision/ and operations/.
+const PORTABLE = ['parity', 'docs', 'supervision', 'operations'];
 
-function run(cmd, args) {
+// The engine is the tests' business: one left in the environment would
+// change what every test runs on.
+const env = { ...process.env };
+delete env.RUST_CLUSTER_ENGINE;
+
+function run(cmd, args, runEnv = env) {
   console.log(`\n$ ${cmd} ${args.join(' ')}`);
-  const result = spawnSync(cmd, args, { cwd: root, stdio: 'inherit' });
+  const result = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', env: runEnv });
   if (result.error) {
     console.error(`cannot run ${cmd}: ${result.error.message}`);
     return 1;
   }
   return result.status === null ? 1 : result.status;
+}
+
+function buildArm64() {
+  let PATH;
+  try {
+    PATH = require('./tools').pathWithTools();
+  } catch (err) {
+    console.error(`\ncannot build the arm64 binary: ${err.message}`);
+    return 1;
+  }
+  return run('npm', ['run', 'build:arm64'], { ...env, PATH });
 }
 
 const only = process.argv.slice(2);
@@ -28,7 +55,11 @@ if (!only.includes('--js-only')) {
   failed |= run('cargo', ['test', '--lib', '--locked', '--quiet']);
 }
 if (!only.includes('--rust-only')) {
-  failed |= run(process.execPath, ['--test', '--test-concurrency=2', ...testFiles(path.join(root, '__test__'))]);
+  failed |= buildArm64();
+  const node = (files, runEnv) => run(process.execPath, ['--test', '--test-concurrency=2', ...files], runEnv);
+  failed |= node(testFiles(tests));
+  console.log(`\n# The ${PORTABLE.join(', ')} tests again on the portable engine (RUST_CLUSTER_ENGINE=node)`);
+  failed |= node(PORTABLE.flatMap((d) => testFiles(path.join(tests, d))), { ...env, RUST_CLUSTER_ENGINE: 'node' });
   const other = process.env.RUST_CLUSTER_TEST_NODE || '22';
   const hostMajor = process.versions.node.split('.')[0];
   if (other !== 'none' && other !== hostMajor) {

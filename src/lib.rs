@@ -127,10 +127,12 @@ impl Primary {
     }
 
     /// Send an already framed message, and a descriptor to pass (duplicated
-    /// here, so the caller may close its own). Small messages go out with
-    /// the rest of the tick's at `flush()`. Returns 1 when the worker keeps
-    /// up, 0 when more than 128 KiB wait to be written (`send()` returns
-    /// false, as Node's), or a negative errno when the channel is gone.
+    /// here, so the caller may close its own). The first message of a tick
+    /// on a channel, a large one and one with a descriptor are written now,
+    /// the others with the rest of the tick's at `flush()`. Returns 1 when
+    /// the worker keeps up, 0 when more than 128 KiB wait to be written
+    /// (`send()` returns false, as Node's), or a negative errno when the
+    /// channel is gone.
     #[napi(catch_unwind)]
     pub fn send(
         &self,
@@ -146,7 +148,8 @@ impl Primary {
         })
     }
 
-    /// Write what was sent in this tick, on every channel.
+    /// The end of a tick: write what was sent in it, on the channels it was
+    /// sent on.
     #[napi(catch_unwind)]
     pub fn flush(&self) {
         self.engine.flush();

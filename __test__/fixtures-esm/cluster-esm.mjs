@@ -33,8 +33,8 @@ const nodeCluster = require('node:cluster');
 // The names node:cluster's ES module namespace has in this role, and ours.
 // Ours has the names of both roles, those the cluster object lacks here
 // being `undefined`; the defined ones must be exactly node's, plus in the
-// primary the supervision functions rust-cluster adds.
-const SUPERVISION = ['reload', 'scale', 'shutdown', 'stats', 'supervise'];
+// primary the supervision functions and `engine` rust-cluster adds.
+const SUPERVISION = ['engine', 'reload', 'scale', 'shutdown', 'stats', 'supervise'];
 const definedNames = (n) => Object.keys(n).filter((k) => n[k] !== undefined).sort();
 const names = {
   node: [...definedNames(nodeNs), ...(cluster.isPrimary ? SUPERVISION : [])].sort(),

@@ -22,6 +22,11 @@ const IMPL_NAMES = SKIP_RUST ? ['node'] : ['node', 'rust'];
 // Tests of one file run this many at a time (each runs both implementations
 // at once). node --test runs files one at a time on a 2-core machine.
 const CONCURRENCY = Number(process.env.RUST_CLUSTER_TEST_CONCURRENCY || 3);
+// Time limits are multiplied by this: under emulation (scripts/test-arm64.js)
+// everything is 10-50x slower, node:cluster's side as much as ours.
+const TIME_SCALE = Number(process.env.RUST_CLUSTER_TEST_TIME_SCALE || 1);
+/** A test's time limit, scaled for emulation. */
+const scaled = (ms) => ms * TIME_SCALE;
 
 // Environment variables that would change how a fixture behaves if they
 // leaked in from whoever runs the tests (node --test itself sets some).
@@ -58,14 +63,14 @@ function groupAlive(pid) {
  *   the primary exited (they are killed).
  */
 function runScenario(fixture, opts = {}) {
-  const { impl = 'node', args = [], timeout = 30000, stdin, cwd = FIXTURES } = opts;
+  const { impl = 'node', args = [], timeout = 30000, stdin, cwd = FIXTURES, execPath = process.execPath } = opts;
   const env = { ...process.env };
   for (const k of SCRUB) delete env[k];
   Object.assign(env, opts.env || {}, { CLUSTER_MODULE: IMPLS[impl] });
   if (!IMPLS[impl]) throw new Error(`unknown impl ${impl}`);
   const file = path.isAbsolute(fixture) ? fixture : path.join(FIXTURES, fixture);
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [file, ...args], {
+    const child = spawn(execPath, [file, ...args], {
       cwd, env, detached: true, stdio: ['pipe', 'pipe', 'pipe'],
     });
     live.add(child.pid);
@@ -81,7 +86,7 @@ function runScenario(fixture, opts = {}) {
     const timer = setTimeout(() => {
       timedOut = true;
       killGroup(child.pid);
-    }, timeout);
+    }, timeout * TIME_SCALE);
     child.on('exit', (code, signal) => {
       exitInfo = { code, signal };
       // Workers still alive once the primary has gone are strays: note and
@@ -314,6 +319,7 @@ function settleDisconnectExit(seq) {
 }
 
 module.exports = {
+  scaled,
   settleDisconnectExit,
   RUST,
   FIXTURES,

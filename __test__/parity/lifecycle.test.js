@@ -5,11 +5,11 @@ const { describe, test } = require('node:test');
 const assert = require('node:assert/strict');
 const {
   compareImpls, primaryEvents, workerEvents, perWorker, settleDisconnectExit,
-  CONCURRENCY,
+  CONCURRENCY, scaled,
 } = require('../helpers/harness');
 
 describe('parity/lifecycle', { concurrency: CONCURRENCY }, () => {
-  test('lifecycle: event order and worker state on Worker and cluster emitters', { timeout: 60000 }, async (t) => {
+  test('lifecycle: event order and worker state on Worker and cluster emitters', { timeout: scaled(60000) }, async (t) => {
     const normalize = (r) => {
       const prim = primaryEvents(r.events);
       const global = prim.filter((e) => ['primary', 'forked', 'all-forked', 'cluster:fork'].includes(e.ev));
@@ -44,7 +44,7 @@ describe('parity/lifecycle', { concurrency: CONCURRENCY }, () => {
     await compareImpls(t, 'parity-lifecycle.js', { check }, normalize);
   });
 
-  test('exit ways: kill/disconnect/exit from primary and worker (code, signal, exitedAfterDisconnect)', { timeout: 90000 }, async (t) => {
+  test('exit ways: kill/disconnect/exit from primary and worker (code, signal, exitedAfterDisconnect)', { timeout: scaled(90000) }, async (t) => {
     const normalize = (r) => {
       const byId = perWorker(primaryEvents(r.events));
       for (const id of Object.keys(byId)) byId[id] = settleDisconnectExit(byId[id]);
@@ -77,7 +77,7 @@ describe('parity/lifecycle', { concurrency: CONCURRENCY }, () => {
   });
 
   for (const name of ['idle', 'listening', 'ref']) {
-    test(`worker.process.channel.unref() in the primary (${name})`, { timeout: 30000 }, async (t) => {
+    test(`worker.process.channel.unref() in the primary (${name})`, { timeout: scaled(30000) }, async (t) => {
       const check = (r) => {
         const evs = r.events.map((e) => e.ev);
         assert.deepEqual(evs, name === 'idle' ? ['unref', 'primary-exit'] : ['unref', 'still-alive', 'primary-exit']);
@@ -90,19 +90,19 @@ describe('parity/lifecycle', { concurrency: CONCURRENCY }, () => {
   // under round robin: an unref'd channel keeps it alive the same way.
   for (const policy of ['SCHED_LEASTCONN', 'SCHED_STICKY']) {
     test(`worker.process.channel.unref() in the primary (listening, ${policy} vs round robin)`,
-      { timeout: 30000 }, async (t) => {
+      { timeout: scaled(30000) }, async (t) => {
         const check = (r) => assert.deepEqual(r.events.map((e) => e.ev), ['unref', 'still-alive', 'primary-exit']);
         await compareImpls(t, 'parity-channel-unref.js', { env: { CASE: 'listening', POLICY: policy }, check, strays: true });
       });
   }
 });
 
-test('worker.process.channel: an EventEmitter with ref/unref/fd, _channel deprecated, null when gone', { timeout: 60000 }, async (t) => {
+test('worker.process.channel: an EventEmitter with ref/unref/fd, _channel deprecated, null when gone', { timeout: scaled(60000) }, async (t) => {
   const check = (r) => assert.ok(r.events.some((e) => e.ev === 'warning' && e.code === 'DEP0129'), 'DEP0129 warned');
   await compareImpls(t, 'parity-channel-object.js', { check });
 });
 
-test('worker.process.disconnect() from the primary: channel gone at once, \'disconnect\' on the next tick', { timeout: 60000 }, async (t) => {
+test('worker.process.disconnect() from the primary: channel gone at once, \'disconnect\' on the next tick', { timeout: scaled(60000) }, async (t) => {
   const check = (r) => {
     const primary = primaryEvents(r.events).map((e) => e.ev);
     assert.deepEqual(primary.slice(0, 3), ['after disconnect()', 'disconnect', 'send callback']);

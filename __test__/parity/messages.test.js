@@ -3,7 +3,7 @@
 // of the 'message' events, and internal (NODE_*) messages being invisible.
 const { describe, test } = require('node:test');
 const assert = require('node:assert/strict');
-const { compareImpls, primaryEvents, workerEvents, CONCURRENCY } = require('../helpers/harness');
+const { compareImpls, primaryEvents, workerEvents, CONCURRENCY, scaled } = require('../helpers/harness');
 
 function normalize(r) {
   const prim = primaryEvents(r.events);
@@ -18,7 +18,7 @@ function normalize(r) {
 
 describe('parity/messages', { concurrency: CONCURRENCY }, () => {
   for (const ser of ['json', 'advanced']) {
-    test(`messages (${ser}): values both ways, 'message' event arguments, NODE_* messages hidden`, { timeout: 60000 }, async (t) => {
+    test(`messages (${ser}): values both ways, 'message' event arguments, NODE_* messages hidden`, { timeout: scaled(60000) }, async (t) => {
       const check = (r) => {
         const n = normalize(r);
         const sent = n.sendCallbacks.length;
@@ -54,7 +54,7 @@ describe('parity/messages', { concurrency: CONCURRENCY }, () => {
 });
 
 describe('parity/messages: no listener', () => {
-  test('messages wait for a \'message\' listener on worker.process', { timeout: 60000 }, async (t) => {
+  test('messages wait for a \'message\' listener on worker.process', { timeout: scaled(60000) }, async (t) => {
     const check = (r) => {
       assert.deepEqual(r.events.map((e) => e.ev), [
         'sent', 'listener added', 'message', 'message', 'next tick', 'message', 'exit']);
@@ -66,7 +66,7 @@ describe('parity/messages: no listener', () => {
 
 describe('parity/messages: large', () => {
   for (const ser of ['json', 'advanced']) {
-    test(`an 80 MiB message each way (${ser})`, { timeout: 60000 }, async (t) => {
+    test(`an 80 MiB message each way (${ser})`, { timeout: scaled(60000) }, async (t) => {
       const check = (r) => assert.deepEqual(r.events, [
         { ev: 'primary got', length: 80 * 1024 * 1024, intact: true },
         { ev: 'worker got back', length: 80 * 1024 * 1024, last: 'y' },

@@ -21,9 +21,16 @@ const { stats } = require('./stats');
 const health = require('./health');
 const prometheus = require('./prometheus');
 
-function createState(cluster) {
+function createState(cluster, connections) {
   const state = {
     cluster,
+    /**
+     * The engine's per-worker connection counters,
+     * `{ connectionStats(), trackConnections() }` (see attach()).
+     */
+    connections() {
+      return connections;
+    },
     config: options.defaults(),
     shuttingDown: false,
     shutdownPromise: null,
@@ -58,9 +65,15 @@ function createState(cluster) {
   return state;
 }
 
-function attach(cluster) {
+/**
+ * Add the supervision API to `cluster`. `engine.connections` is where stats()
+ * and maxRequests read per-worker connection counters,
+ * `{ connectionStats(), trackConnections() }`: lib/portable/connections.js on
+ * the portable engine; by default the Rust engine's, lib/process.js.
+ */
+function attach(cluster, engine = {}) {
   let state = null;
-  const getState = () => (state ||= createState(cluster));
+  const getState = () => (state ||= createState(cluster, engine.connections || null));
 
   function onSignal(signal, handler) {
     process.on(signal, handler);
@@ -153,7 +166,8 @@ function attach(cluster) {
       return scale(st, n);
     },
     stats() {
-      return stats(getState(), require('../process'));
+      const st = getState();
+      return stats(st, st.connections());
     },
     shutdown(opts = {}) {
       if (opts === null || typeof opts !== 'object') {

@@ -36,7 +36,7 @@ function createMaxRequests(state) {
   function poll() {
     let counts;
     try {
-      counts = new Map(require('../process').connectionStats().map((c) => [c.id, c.handed]));
+      counts = new Map(state.connections().connectionStats().map((c) => [c.id, c.handed]));
     } catch {
       return;
     }

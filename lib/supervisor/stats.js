@@ -26,8 +26,9 @@ function readProc(pid) {
   }
 }
 
-// Per-worker connection counters of the engine (lib/process.js
-// connectionStats()): `handed` always, `open` once workers report closes.
+// Per-worker connection counters of the engine (connectionStats() of
+// lib/process.js or lib/portable/connections.js): `handed` always, `open`
+// once workers report closes.
 // The first stats() asks the workers' agents to report them.
 let tracking = false;
 function connectionCounts(proc) {

@@ -24,6 +24,7 @@ cluster.worker.id; // expect-error: worker is possibly undefined
 const w: Worker = Object.values(cluster.workers!)[0]; // expect-error: Worker | undefined
 cluster.on(42, () => {}); // expect-error: event names are strings
 cluster.nonexistent(); // expect-error: no such member
+cluster.engine = 'rust'; // expect-error: read-only
 
 export function workers(worker: Worker, socket: net.Socket): void {
   worker.kill(9); // expect-error: the signal is a string

@@ -62,3 +62,7 @@ cluster.on('reload', (report: ReloadReport) => {
 cluster.once('shutdown', ({ signal, timeout }) => console.log(signal, timeout));
 
 void main();
+
+// Which engine runs the primary.
+const engine: 'rust' | 'node' = cluster.engine;
+if (engine === 'node') console.log('portable engine');
