@@ -4,9 +4,11 @@
 // NODE_CLUSTER_SCHED_POLICY names. Shared by both engines; only the Rust
 // engine (lib/primary.js) implements the three extra ones, the portable
 // engine (lib/portable/) serves them round robin.
+const { policies } = require('./contract.json');
+
 const {
   SCHED_NONE, SCHED_RR, SCHED_REUSEPORT, SCHED_LEASTCONN, SCHED_STICKY,
-} = require('./contract.json').policies;
+} = policies;
 
 /** NODE_CLUSTER_SCHED_POLICY value -> policy. */
 const POLICY_NAMES = new Map([
@@ -18,11 +20,12 @@ const POLICY_NAMES = new Map([
 ]);
 
 /** The policies rust-cluster adds: constant name and env value. */
-const EXTENSIONS = new Map([
-  [SCHED_REUSEPORT, { constant: 'SCHED_REUSEPORT', name: 'reuseport' }],
-  [SCHED_LEASTCONN, { constant: 'SCHED_LEASTCONN', name: 'leastconn' }],
-  [SCHED_STICKY, { constant: 'SCHED_STICKY', name: 'sticky' }],
-]);
+const EXTENSIONS = new Map([...POLICY_NAMES]
+  .filter(([, value]) => value !== SCHED_RR && value !== SCHED_NONE)
+  .map(([name, value]) => [value, {
+    constant: Object.keys(policies).find((constant) => policies[constant] === value),
+    name,
+  }]));
 
 module.exports = {
   SCHED_NONE, SCHED_RR, SCHED_REUSEPORT, SCHED_LEASTCONN, SCHED_STICKY, POLICY_NAMES, EXTENSIONS,

@@ -7,13 +7,14 @@
 // the closes the worker's agent reports (lib/agent/connections.js), null
 // until it reports.
 const { tell } = require('../supervisor/drain');
+const { agent: AGENT } = require('../contract.json');
 
 // worker id -> { worker, handed, closed (null until reported) }
 const counters = new Map();
 let tracking = false;
 
 function askToCount(entry) {
-  if (tracking && entry.closed === null) tell(entry.worker, { act: 'countConnections' });
+  if (tracking && entry.closed === null) tell(entry.worker, { act: AGENT.countConnections });
 }
 
 /** A worker was forked. */
@@ -38,7 +39,7 @@ function onInternalMessage(worker, message) {
   if (!entry) return;
   if (message.cmd === 'NODE_CLUSTER') {
     if (message.accepted === true && message.ack !== undefined) entry.handed++;
-  } else if (message.act === 'conns' && Number.isFinite(message.closed) && message.closed >= 0) {
+  } else if (message.act === AGENT.conns && Number.isFinite(message.closed) && message.closed >= 0) {
     entry.closed = Math.floor(message.closed);
   }
 }

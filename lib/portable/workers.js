@@ -7,6 +7,7 @@
 // to those), where node's cluster code ignores them.
 const registry = require('../supervisor/registry');
 const connections = require('./connections');
+const { agent: AGENT } = require('../contract.json');
 
 function watch(worker, env) {
   registry.onFork(worker, env);
@@ -28,7 +29,7 @@ function watch(worker, env) {
     connections.onInternalMessage(worker, message);
     // Connection counts stay with the counters, as the Rust engine keeps
     // them; the rest (heartbeat answers) goes to the supervisor.
-    if (message.cmd === 'NODE_RUST_CLUSTER' && message.act !== 'conns') registry.onAgentMessage(worker, message);
+    if (message.cmd === AGENT.cmd && message.act !== AGENT.conns) registry.onAgentMessage(worker, message);
   });
 }
 
