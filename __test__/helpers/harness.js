@@ -11,13 +11,22 @@ const path = require('node:path');
 const util = require('node:util');
 const assert = require('node:assert/strict');
 
+const { fixtureEnv, assertImpl } = require('./impl');
+
 const RUST = path.resolve(__dirname, '../..');
 const FIXTURES = path.resolve(__dirname, '../fixtures');
+// Knobs for developing tests with `node --test` (`npm test` refuses both):
+// RUST_CLUSTER_SKIP_RUST=1 runs node:cluster only; with
+// RUST_CLUSTER_TEST_IMPL=node:cluster the 'rust' side runs node:cluster too,
+// which checks that the normalizations leave no nondeterminism.
 const SKIP_RUST = process.env.RUST_CLUSTER_SKIP_RUST === '1';
-// RUST_CLUSTER_TEST_IMPL overrides what the 'rust' side loads; with
-// RUST_CLUSTER_TEST_IMPL=node:cluster the suite compares node:cluster with
-// itself, which checks that the tests are deterministic.
-const IMPLS = { node: 'node:cluster', rust: process.env.RUST_CLUSTER_TEST_IMPL || RUST };
+const TEST_IMPL = process.env.RUST_CLUSTER_TEST_IMPL;
+if (TEST_IMPL !== undefined && TEST_IMPL !== 'node:cluster') {
+  throw new Error(`RUST_CLUSTER_TEST_IMPL may only be node:cluster, not ${JSON.stringify(TEST_IMPL)}`);
+}
+const IMPLS = { node: 'node:cluster', rust: TEST_IMPL || RUST };
+// The implementation each side must be seen to run (see assertImpl).
+const EXPECTED = { node: 'node', rust: TEST_IMPL ? 'node' : 'rust' };
 const IMPL_NAMES = SKIP_RUST ? ['node'] : ['node', 'rust'];
 // Tests of one file run this many at a time (each runs both implementations
 // at once). node --test runs files one at a time on a 2-core machine.
@@ -27,14 +36,6 @@ const CONCURRENCY = Number(process.env.RUST_CLUSTER_TEST_CONCURRENCY || 3);
 const TIME_SCALE = Number(process.env.RUST_CLUSTER_TEST_TIME_SCALE || 1);
 /** A test's time limit, scaled for emulation. */
 const scaled = (ms) => ms * TIME_SCALE;
-
-// Environment variables that would change how a fixture behaves if they
-// leaked in from whoever runs the tests (node --test itself sets some).
-const SCRUB = [
-  'NODE_UNIQUE_ID', 'NODE_CHANNEL_FD', 'NODE_CHANNEL_SERIALIZATION_MODE',
-  'NODE_CLUSTER_SCHED_POLICY', 'NODE_TEST_CONTEXT', 'NODE_OPTIONS',
-  'CLUSTER_MODULE',
-];
 
 // Every fixture runs in its own process group (detached), so a hang can be
 // ended by killing the group: the primary and every worker it forked.
@@ -56,18 +57,17 @@ function groupAlive(pid) {
 
 /**
  * Run one fixture.
- * @returns {Promise<{impl, code, signal, events, stdout, stderr, timedOut, strays}>}
+ * @returns {Promise<{impl, code, signal, events, stdout, stderr, timedOut, strays, ran}>}
  *   events: every stdout line that parses as a JSON object, in order;
  *   stdout: the remaining (non-JSON) lines joined with '\n';
  *   strays: whether processes of the fixture's group were still alive when
- *   the primary exited (they are killed).
+ *   the primary exited (they are killed);
+ *   ran: the implementation report of the primary (helpers/impl.js).
  */
 function runScenario(fixture, opts = {}) {
   const { impl = 'node', args = [], timeout = 30000, stdin, cwd = FIXTURES, execPath = process.execPath } = opts;
-  const env = { ...process.env };
-  for (const k of SCRUB) delete env[k];
-  Object.assign(env, opts.env || {}, { CLUSTER_MODULE: IMPLS[impl] });
   if (!IMPLS[impl]) throw new Error(`unknown impl ${impl}`);
+  const { env, report } = fixtureEnv({ ...opts.env, CLUSTER_MODULE: IMPLS[impl] });
   const file = path.isAbsolute(fixture) ? fixture : path.join(FIXTURES, fixture);
   return new Promise((resolve) => {
     const child = spawn(execPath, [file, ...args], {
@@ -107,6 +107,7 @@ function runScenario(fixture, opts = {}) {
       }
       resolve({
         impl,
+        ran: report(),
         code: exitInfo ? exitInfo.code : null,
         signal: exitInfo ? exitInfo.signal : null,
         events,
@@ -126,12 +127,16 @@ function describeRun(r, n = 3000) {
     `--- stdout ---\n${tail(r.rawStdout)}\n--- stderr ---\n${tail(r.stderr)}`;
 }
 
-/** The run finished on its own, exited 0 (or as expected), left no strays. */
+/**
+ * The run finished on its own, exited 0 (or as expected), left no strays,
+ * and its primary ran the implementation this side stands for.
+ */
 function assertClean(r, { code = 0, strays = false } = {}) {
   assert.equal(r.timedOut, false, `fixture timed out\n${describeRun(r)}`);
   assert.ok(!r.events.some((e) => e.ev === 'SAFETY-TIMEOUT'), `fixture safety timer fired\n${describeRun(r)}`);
   if (code !== undefined) assert.equal(r.code, code, `unexpected exit code\n${describeRun(r)}`);
   if (strays === false) assert.equal(r.strays, false, `worker processes outlived the primary\n${describeRun(r)}`);
+  assertImpl(r.ran, EXPECTED[r.impl], `${r.impl} side\n${describeRun(r)}`);
 }
 
 /**
@@ -159,6 +164,8 @@ async function compareImpls(t, fixture, opts = {}, normalize = (r) => r.events) 
     if (t && t.diagnostic) t.diagnostic('rust-cluster side skipped (RUST_CLUSTER_SKIP_RUST=1)');
     return { node };
   }
+  // Before comparing: what ran on this side must be what it stands for.
+  assertImpl(rust.ran, EXPECTED.rust, `rust side\n${describeRun(rust)}`);
   let actual;
   try {
     actual = normalize(rust);
