@@ -13,12 +13,15 @@
 //
 // Each version's output goes to a log file whose path the table shows.
 // NODE_MATRIX_<major>=/path/to/node uses that binary instead of npx's.
-// Exits non-zero if any version fails (or its Node cannot be had).
+// Exits non-zero if any version fails (or its Node cannot be had); under CI a
+// version with skipped tests fails (__test__/helpers/runner.js), and the
+// environment is refused as by `npm test`.
 const { spawn, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { testFiles, perNodeFiles } = require('./test-files');
+const { refusal, reporterFlags, judgeSkips } = require('../__test__/helpers/runner');
 
 const root = path.join(__dirname, '..');
 const argv = process.argv.slice(2);
@@ -55,14 +58,15 @@ function version(bin) {
 }
 
 // --test-concurrency appeared in Node 20.10/21; --test-reporter in 18.15.
-function runnerFlags(v) {
+function runnerFlags(v, reporters) {
   const [maj, min] = v.slice(1).split('.').map(Number);
-  const flags = ['--test', '--test-reporter=spec'];
+  const flags = ['--test', ...reporters.flags];
   if (maj > 20 || (maj === 20 && min >= 10)) flags.push('--test-concurrency=2');
   return flags;
 }
 
 function runSuite(bin, v, files, log) {
+  const reporters = reporterFlags('spec');
   return new Promise((resolve) => {
     const started = Date.now();
     const out = fs.createWriteStream(log);
@@ -70,7 +74,7 @@ function runSuite(bin, v, files, log) {
     // and npm keeps running on the Node it was installed for.
     const env = { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1' };
     delete env.NODE_OPTIONS;
-    const child = spawn(bin, [...runnerFlags(v), ...files], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(bin, [...runnerFlags(v, reporters), ...files], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let text = '';
     const take = (d) => {
       text += d;
@@ -81,7 +85,7 @@ function runSuite(bin, v, files, log) {
     child.stderr.on('data', take);
     child.on('close', (code, signal) => {
       out.end();
-      resolve({ code, signal, text, seconds: (Date.now() - started) / 1000 });
+      resolve({ code, signal, text, seconds: (Date.now() - started) / 1000, skipped: reporters.skipped() });
     });
   });
 }
@@ -103,6 +107,11 @@ function summary(text) {
 }
 
 async function main() {
+  const refused = refusal();
+  if (refused) {
+    console.error(`test-matrix: refusing to run: ${refused}`);
+    process.exit(1);
+  }
   const files = selectedFiles();
   const logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'rust-cluster-matrix-'));
   console.log(`test-matrix: ${files.length} test files under Node ${versions.join(', ')}; logs in ${logDir}`);
@@ -119,7 +128,7 @@ async function main() {
     console.log(`\n== Node ${v} (${bin})`);
     const r = await runSuite(bin, v, files, log);
     const s = summary(r.text);
-    const ok = r.code === 0;
+    const ok = r.code === 0 && judgeSkips(r.skipped, `Node ${v}: `) === 0;
     rows.push({ major, version: v, status: ok ? 'PASS' : 'FAIL', ...s, seconds: r.seconds, log });
     console.log(`   ${ok ? 'passed' : `FAILED (exit ${r.code}${r.signal ? `, ${r.signal}` : ''})`}: ` +
       `${s.pass} pass, ${s.fail} fail, ${s.skipped} skipped, ${s.cancelled} cancelled in ${r.seconds.toFixed(1)} s`);

@@ -12,14 +12,25 @@
 //      __test__/release/, which test binaries and the release, not Node.
 // --rust-only runs 1, --js-only 2 to 5. The tools steps 2 and 3 need come
 // from scripts/setup.sh. Exits non-zero if any step fails.
+//
+// It refuses to run where a side-by-side test could compare node:cluster
+// with itself, and under CI a skipped test fails the run
+// (__test__/helpers/runner.js).
 const { spawnSync } = require('node:child_process');
 const path = require('node:path');
 const { testFiles } = require('./test-files');
+const { refusal, reporterFlags, judgeSkips } = require('../__test__/helpers/runner');
 
 const root = path.join(__dirname, '..');
 const tests = path.join(root, '__test__');
 // The supervision features' tests are in supervision/ and operations/.
 const PORTABLE = ['parity', 'docs', 'supervision', 'operations'];
+
+const refused = refusal();
+if (refused) {
+  console.error(`npm test: refusing to run: ${refused}`);
+  process.exit(1);
+}
 
 // The engine is the tests' business: one left in the environment would
 // change what every test runs on.
@@ -56,7 +67,13 @@ if (!only.includes('--js-only')) {
 }
 if (!only.includes('--rust-only')) {
   failed |= buildArm64();
-  const node = (files, runEnv) => run(process.execPath, ['--test', '--test-concurrency=2', ...files], runEnv);
+  // Node's default reporter (spec on a terminal, tap otherwise), and the
+  // skip reporter beside it.
+  const node = (files, runEnv) => {
+    const reporters = reporterFlags(process.stdout.isTTY ? 'spec' : 'tap');
+    const status = run(process.execPath, ['--test', '--test-concurrency=2', ...reporters.flags, ...files], runEnv);
+    return status | judgeSkips(reporters.skipped());
+  };
   failed |= node(testFiles(tests));
   console.log(`\n# The ${PORTABLE.join(', ')} tests again on the portable engine (RUST_CLUSTER_ENGINE=node)`);
   failed |= node(PORTABLE.flatMap((d) => testFiles(path.join(tests, d))), { ...env, RUST_CLUSTER_ENGINE: 'node' });
