@@ -12,7 +12,8 @@
 //  - fail/ must be rejected, with errors on exactly the lines marked
 //    `// expect-error`, by ours and by @types/node alike.
 //
-// Needs the devDependencies typescript and @types/node; skipped without them.
+// Needs the devDependencies typescript and @types/node (npm install): every
+// test fails without them, rather than being skipped.
 const { test } = require('node:test');
 const assert = require('node:assert');
 const { spawn } = require('node:child_process');
@@ -32,9 +33,9 @@ function resolveFromRoot(id) {
 
 const tsc = resolveFromRoot('typescript/bin/tsc');
 const typesNode = resolveFromRoot('@types/node/package.json');
-let skip = false;
-if (!tsc) skip = 'typescript is not installed (npm install --save-dev typescript)';
-else if (!typesNode) skip = '@types/node is not installed (npm install --save-dev @types/node)';
+let notInstalled = null;
+if (!tsc) notInstalled = 'the devDependency typescript is not installed: run npm install';
+else if (!typesNode) notInstalled = 'the devDependency @types/node is not installed: run npm install';
 
 // Runs tsc on one config; resolves to { code, output }. At most two at a
 // time: each takes a few seconds of CPU.
@@ -100,19 +101,21 @@ const failing = {
 
 // Start every run up front so they overlap; each test awaits its own.
 const runs = {};
-if (!skip) {
+if (!notInstalled) {
   for (const config of [...Object.keys(passing), ...Object.keys(failing)]) runs[config] = runTsc(config);
 }
 
 for (const [config, what] of Object.entries(passing)) {
-  test(`types: ${what} (${config})`, { skip, timeout: 180_000 }, async () => {
+  test(`types: ${what} (${config})`, { timeout: 180_000 }, async () => {
+    assert.strictEqual(notInstalled, null, notInstalled);
     const { code, signal, output } = await runs[config];
     assert.strictEqual(code, 0, `tsc -p __test__/types/${config} failed (code ${code}, signal ${signal}):\n${output}`);
   });
 }
 
 for (const [config, what] of Object.entries(failing)) {
-  test(`types: ${what} (${config})`, { skip, timeout: 180_000 }, async () => {
+  test(`types: ${what} (${config})`, { timeout: 180_000 }, async () => {
+    assert.strictEqual(notInstalled, null, notInstalled);
     const { code, signal, output } = await runs[config];
     assert.notStrictEqual(code, 0, `tsc -p __test__/types/${config} accepted programs that must not type-check`);
     assert.strictEqual(signal, null, `tsc was killed by ${signal}:\n${output}`);

@@ -2,6 +2,7 @@
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
 const { both } = require('./run');
+const { assertIPv6 } = require('../helpers/env');
 
 // Which worker answers varies; what each server kind reports must not.
 function summary(events) {
@@ -19,6 +20,7 @@ for (const [name, env] of [
   ['NODE_CLUSTER_SCHED_POLICY=rr', { TAG: 'envrr', NODE_CLUSTER_SCHED_POLICY: 'rr' }],
 ]) {
   test(`TCP4, TCP6 (ipv6Only), UDP4, UDP6, Unix socket, same port per server: ${name}`, async () => {
+    await assertIPv6();
     const { node, rust } = await both('servers.js', { env });
     assert.equal(rust.code, 0, rust.stderr);
     assert.deepEqual(summary(rust.events), summary(node.events));
