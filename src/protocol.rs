@@ -324,10 +324,14 @@ mod tests {
 
     /// 100,000 random frames, in both modes, through the same framing and
     /// classification a worker's channel goes through: nothing panics, and
-    /// every frame comes out as something.
+    /// every frame (well framed, and far below the limit) comes out of the
+    /// decoder whole and is classified as something. A bounded number of
+    /// pushes, so a decoder that rejected or withheld frames fails here
+    /// instead of looping forever.
     #[test]
     fn fuzz_random_frames_through_decoder_and_classifier() {
         use crate::channel::framing::Decoder;
+        const PUSHES: usize = 50_000;
         let mut seed = 0x0123_4567_89ab_cdef_u64;
         let mut next = move || {
             seed ^= seed << 13;
@@ -347,8 +351,8 @@ mod tests {
         ];
         for mode in [Mode::Json, Mode::Advanced] {
             let mut decoder = Decoder::new(mode, 1 << 16);
-            let mut frames = 0;
-            while frames < 50_000 {
+            let (mut accepted, mut rejected, mut same_body) = (0, 0, 0);
+            for _ in 0..PUSHES {
                 let mut body = Vec::new();
                 for _ in 0..next() % 6 {
                     if next() % 2 == 0 {
@@ -365,16 +369,25 @@ mod tests {
                     match decoder.next_frame() {
                         Ok(Some(f)) => {
                             let _ = classify(mode, &f);
-                            frames += 1;
+                            accepted += 1;
+                            if f == body {
+                                same_body += 1;
+                            }
                         }
                         Ok(None) => break,
                         Err(_) => {
+                            rejected += 1;
                             decoder = Decoder::new(mode, 1 << 16);
                             break;
                         }
                     }
                 }
             }
+            assert_eq!(
+                (accepted, same_body, rejected, decoder.buffered()),
+                (PUSHES, PUSHES, 0, 0),
+                "{mode:?}: (frames out, equal to what went in, rejected, bytes left)"
+            );
         }
     }
 
