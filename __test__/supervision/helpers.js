@@ -112,13 +112,15 @@ function command(p, c, ms = 30000) {
   return p.waitFor((e) => mine(e) && p.events.filter(mine).indexOf(e) === n, ms);
 }
 
-/** Start fixtures/supervised.js with `options` and `workers`, waiting until all listen. */
+/** Start fixtures/supervised.js with `options` and `workers`, waiting until that many distinct workers listen. */
 async function supervised(options, workers, opts) {
   const port = await freePort();
   const p = start('supervised.js', [JSON.stringify(options), String(workers), String(port)], opts);
   p.port = port;
-  let listening = 0;
-  await p.waitFor((e) => e.ev === 'listening' && ++listening >= workers);
+  // A predicate without side effects: waitFor() runs it over every event
+  // received so far each time more output arrives.
+  const listened = (upTo) => new Set(upTo.filter((e) => e.ev === 'listening').map((e) => e.id)).size;
+  await p.waitFor((e, i, all) => e.ev === 'listening' && listened(all.slice(0, i + 1)) >= workers);
   return p;
 }
 
