@@ -25,13 +25,16 @@ async function waitAgents(p, n) {
   }
 }
 
+// Heartbeat timeouts far above what a healthy worker's event loop stalls
+// for on a loaded machine: only the blocked worker may be found hung.
 test('heartbeat: a worker with a blocked event loop is killed and replaced', async () => {
-  const p = await supervised({ heartbeat: { interval: 100, timeout: 1000 }, shutdown: { timeout: 3000 } }, 2);
+  const p = await supervised({ heartbeat: { interval: 100, timeout: 5000 }, shutdown: { timeout: 3000 } }, 2);
   try {
     await waitAgents(p, 2);
     await command(p, { do: 'send', id: 1, msg: 'block' });
     const hang = await p.waitFor((e) => e.ev === 'hang');
     assert.equal(hang.id, 1);
+    assert.deepEqual(p.events.filter((e) => e.ev === 'hang').map((e) => e.id), [1], 'only the blocked worker hangs');
     assert.deepEqual(await p.waitFor((e) => e.ev === 'replace'), { ev: 'replace', id: 3, old: 1, reason: 'hang' });
     assert.deepEqual(await p.waitFor((e) => e.ev === 'exit' && e.id === 1), { ev: 'exit', id: 1, code: null, signal: 'SIGKILL' });
     await p.waitFor((e) => e.ev === 'listening' && e.id === 3);
