@@ -11,8 +11,11 @@ test('respawn: a worker killed from outside is replaced and serves; a disconnect
   assert.ok(ev('end').length === 1, r.stdout + r.stderr);
   assert.deepEqual(ev('replace'), [{ ev: 'replace', id: 3, old: 1, reason: 'respawn', delay: 50, code: null, signal: 'SIGKILL' }]);
   assert.deepEqual(ev('served'), [{ ev: 'served', ids: [2, 3] }]);
-  // Worker 2 left through disconnect(): no replacement for it.
-  assert.deepEqual(ev('end'), [{ ev: 'end', forks: 3, workers: [3] }]);
+  // Worker 2 left through disconnect(): no replacement for it, then neither
+  // for worker 3; the primary exited on its own with nothing scheduled.
+  assert.deepEqual(ev('left'), [{ ev: 'left', workers: [3] }]);
+  assert.deepEqual(ev('end'), [{ ev: 'end', forks: 3, workers: [] }]);
+  assert.equal(r.code, 0, r.stderr);
 });
 
 test('respawn: delays double per crash; the 4th crash in the window is a crash loop and stops respawning', async () => {
@@ -21,5 +24,7 @@ test('respawn: delays double per crash; the 4th crash in the window is a crash l
   assert.ok(ev('end').length === 1, r.stdout + r.stderr);
   assert.deepEqual(ev('replace').map((e) => [e.old, e.id, e.delay, e.code]), [[1, 2, 50, 3], [2, 3, 100, 3], [3, 4, 200, 3]]);
   assert.deepEqual(ev('crashloop'), [{ ev: 'crashloop', crashes: 4, window: 30000, worker: 4 }]);
-  assert.deepEqual(ev('end'), [{ ev: 'end', forks: 4, workers: 0 }]);
+  // Nothing forked after the crash loop: the primary exited on its own.
+  assert.deepEqual(ev('end'), [{ ev: 'end', forks: 4, workers: [] }]);
+  assert.equal(r.code, 0, r.stderr);
 });
