@@ -2,12 +2,19 @@
 // Runs a fixture under node:cluster and under rust-cluster and returns what
 // each primary printed: one JSON object per line. Every run asserts that its
 // primary ran the implementation asked for (helpers/impl.js).
-const { execFile } = require('node:child_process');
+const { spawn } = require('node:child_process');
 const path = require('node:path');
 const { fixtureEnv, assertImpl } = require('../helpers/impl');
 
 const ROOT = path.resolve(__dirname, '../..');
 const IMPLS = { node: 'node:cluster', rust: ROOT };
+
+// Each fixture runs in its own process group, killed once the primary has
+// exited (or timed out): a worker left behind, say one stuck in a busy
+// loop, cannot outlive the test.
+const live = new Set();
+const killGroup = (pid) => { try { process.kill(-pid, 'SIGKILL'); } catch { /* gone */ } };
+process.on('exit', () => { for (const pid of live) killGroup(pid); });
 
 /**
  * `code` is the primary's exit code (null if a signal ended it: `signal`).
@@ -17,26 +24,40 @@ const IMPLS = { node: 'node:cluster', rust: ROOT };
 function run(fixture, impl, { env = {}, args = [], timeout = 30000 } = {}) {
   const { env: childEnv, report } = fixtureEnv({ ...env, CLUSTER_MODULE: IMPLS[impl] });
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, [path.join(__dirname, 'fixtures', fixture), ...args], {
+    const child = spawn(process.execPath, [path.join(__dirname, 'fixtures', fixture), ...args], {
       env: childEnv,
-      timeout,
-      maxBuffer: 16 << 20,
-    }, (err, stdout, stderr) => {
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    live.add(child.pid);
+    let stdout = '';
+    let stderr = '';
+    let timedOut = false;
+    let exit = null;
+    child.stdout.setEncoding('utf8').on('data', (d) => { stdout += d; });
+    child.stderr.setEncoding('utf8').on('data', (d) => { stderr += d; });
+    const timer = setTimeout(() => { timedOut = true; killGroup(child.pid); }, timeout);
+    child.on('exit', (code, signal) => {
+      exit = { code, signal };
+      killGroup(child.pid);
+    });
+    child.on('close', () => {
+      clearTimeout(timer);
+      live.delete(child.pid);
       const ran = report();
-      if (err && err.killed) return reject(new Error(`${impl}: ${fixture} timed out\n${stdout}\n${stderr}`));
+      if (timedOut) return reject(new Error(`${impl}: ${fixture} timed out\n${stdout}\n${stderr}`));
       const events = [];
       for (const line of stdout.split('\n')) {
         if (line.startsWith('{')) events.push(JSON.parse(line));
       }
-      const signal = err ? err.signal : null;
-      if (!signal) {
+      if (!exit.signal) {
         try {
           assertImpl(ran, impl, `${fixture}\n${stderr}`);
         } catch (e) {
           return reject(e);
         }
       }
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, signal, events, stdout, stderr, ran });
+      resolve({ code: exit.code, signal: exit.signal, events, stdout, stderr, ran });
     });
   });
 }

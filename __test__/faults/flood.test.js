@@ -9,7 +9,7 @@ const { both } = require('../core/run');
 const FLOOD_MIB = 240;
 
 test('a worker flooding the primary with messages: the primary keeps its memory and its timers', async () => {
-  const runs = await both('../../faults/fixtures/flood.js', { timeout: 60000 });
+  const runs = await both('../../faults/fixtures/flood.js', { timeout: 240000 });
   for (const [impl, r] of Object.entries(runs)) {
     const done = r.events.find((e) => e.ev === 'done');
     assert.ok(done, `${impl}: ${r.stdout}\n${r.stderr}`);
