@@ -21,7 +21,7 @@ process.on('exit', () => { for (const pid of live) killGroup(pid); });
  * `ran` is the implementation report; checked here unless the primary was
  * ended by a signal (then it could write none, and the caller fails on code).
  */
-function run(fixture, impl, { env = {}, args = [], timeout = 30000 } = {}) {
+function run(fixture, impl, { env = {}, args = [], timeout = 60000 } = {}) {
   const { env: childEnv, report } = fixtureEnv({ ...env, CLUSTER_MODULE: IMPLS[impl] });
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [path.join(__dirname, 'fixtures', fixture), ...args], {

@@ -14,7 +14,7 @@ function runWithFdLimit(impl, fill) {
   return new Promise((resolve, reject) => {
     execFile('sh', ['-c', 'ulimit -n 64 && exec "$0" "$@"', process.execPath, FIXTURE], {
       env,
-      timeout: 30000,
+      timeout: 120000,
     }, (err, stdout, stderr) => {
       const ran = report();
       if (err && err.killed) return reject(new Error(`${impl} timed out\n${stdout}\n${stderr}`));
@@ -30,7 +30,7 @@ function runWithFdLimit(impl, fill) {
 
 for (const fill of [false, true]) {
   const when = fill ? 'one descriptor left' : 'forking until the table is full';
-  test(`fork() out of descriptors (${when}): an EMFILE spawn error, as in node:cluster`, { timeout: 60000 }, async () => {
+  test(`fork() out of descriptors (${when}): an EMFILE spawn error, as in node:cluster`, { timeout: 300000 }, async () => {
     const node = await runWithFdLimit('node', fill);
     const rust = await runWithFdLimit('rust', fill);
     assert.equal(node.code, 0, node.stderr);

@@ -13,7 +13,7 @@ test('cluster.disconnect() with connections queued: every accepted connection is
 });
 
 test('a worker SIGKILLed under load: only what it held fails, exit fires once', async () => {
-  const r = await run('../../faults/fixtures/kill-under-load.js', 'rust');
+  const r = await run('../../faults/fixtures/kill-under-load.js', 'rust', { timeout: 120000 });
   const done = r.events.find((e) => e.ev === 'done');
   assert.ok(done, r.stdout + r.stderr);
   const info = JSON.stringify(done);

@@ -7,10 +7,10 @@ const assert = require('node:assert/strict');
 const { execFile } = require('node:child_process');
 const path = require('node:path');
 
-test('soak (short): 5,000 connections, 20 restarts, no fd or memory growth', { timeout: 120000 }, async () => {
+test('soak (short): 5,000 connections, 20 restarts, no fd or memory growth', { timeout: 300000 }, async () => {
   const script = path.join(__dirname, '..', '..', 'scripts', 'soak.js');
   const { code, stdout, stderr } = await new Promise((resolve) => {
-    execFile(process.execPath, ['--expose-gc', script, '5000', '20'], { timeout: 110000 }, (err, out, errOut) => {
+    execFile(process.execPath, ['--expose-gc', script, '5000', '20'], { timeout: 290000 }, (err, out, errOut) => {
       resolve({ code: err ? err.code : 0, stdout: out, stderr: errOut });
     });
   });
