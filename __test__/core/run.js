@@ -22,7 +22,7 @@ process.on('exit', () => { for (const pid of live) killGroup(pid); });
  * ended by a signal (then it could write none, and the caller fails on code).
  */
 function run(fixture, impl, { env = {}, args = [], timeout = 60000 } = {}) {
-  const { env: childEnv, report } = fixtureEnv({ ...env, CLUSTER_MODULE: IMPLS[impl] });
+  const { env: childEnv, report, engine } = fixtureEnv({ ...env, CLUSTER_MODULE: IMPLS[impl] });
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [path.join(__dirname, 'fixtures', fixture), ...args], {
       env: childEnv,
@@ -52,7 +52,7 @@ function run(fixture, impl, { env = {}, args = [], timeout = 60000 } = {}) {
       }
       if (!exit.signal) {
         try {
-          assertImpl(ran, impl, `${fixture}\n${stderr}`);
+          assertImpl(ran, impl, { engine, context: `${fixture}\n${stderr}` });
         } catch (e) {
           return reject(e);
         }

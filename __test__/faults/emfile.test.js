@@ -10,7 +10,7 @@ const { fixtureEnv, assertImpl } = require('../helpers/impl');
 const FIXTURE = path.join(__dirname, 'fixtures', 'emfile.js');
 
 function runWithFdLimit(impl, fill) {
-  const { env, report } = fixtureEnv({ CLUSTER_MODULE: impl === 'node' ? 'node:cluster' : ROOT, FILL: fill ? '1' : '0' });
+  const { env, report, engine } = fixtureEnv({ CLUSTER_MODULE: impl === 'node' ? 'node:cluster' : ROOT, FILL: fill ? '1' : '0' });
   return new Promise((resolve, reject) => {
     execFile('sh', ['-c', 'ulimit -n 64 && exec "$0" "$@"', process.execPath, FIXTURE], {
       env,
@@ -19,7 +19,7 @@ function runWithFdLimit(impl, fill) {
       const ran = report();
       if (err && err.killed) return reject(new Error(`${impl} timed out\n${stdout}\n${stderr}`));
       try {
-        assertImpl(ran, impl, stderr);
+        assertImpl(ran, impl, { engine, context: stderr });
       } catch (e) {
         return reject(e);
       }

@@ -62,12 +62,13 @@ function groupAlive(pid) {
  *   stdout: the remaining (non-JSON) lines joined with '\n';
  *   strays: whether processes of the fixture's group were still alive when
  *   the primary exited (they are killed);
- *   ran: the implementation report of the primary (helpers/impl.js).
+ *   ran: the implementation report of the primary, engine: the
+ *   rust-cluster engine its environment asks for (helpers/impl.js).
  */
 function runScenario(fixture, opts = {}) {
   const { impl = 'node', args = [], timeout = 30000, stdin, cwd = FIXTURES, execPath = process.execPath } = opts;
   if (!IMPLS[impl]) throw new Error(`unknown impl ${impl}`);
-  const { env, report } = fixtureEnv({ ...opts.env, CLUSTER_MODULE: IMPLS[impl] });
+  const { env, report, engine } = fixtureEnv({ ...opts.env, CLUSTER_MODULE: IMPLS[impl] });
   const file = path.isAbsolute(fixture) ? fixture : path.join(FIXTURES, fixture);
   return new Promise((resolve) => {
     const child = spawn(execPath, [file, ...args], {
@@ -108,6 +109,7 @@ function runScenario(fixture, opts = {}) {
       resolve({
         impl,
         ran: report(),
+        engine,
         code: exitInfo ? exitInfo.code : null,
         signal: exitInfo ? exitInfo.signal : null,
         events,
@@ -136,7 +138,7 @@ function assertClean(r, { code = 0, strays = false } = {}) {
   assert.ok(!r.events.some((e) => e.ev === 'SAFETY-TIMEOUT'), `fixture safety timer fired\n${describeRun(r)}`);
   if (code !== undefined) assert.equal(r.code, code, `unexpected exit code\n${describeRun(r)}`);
   if (strays === false) assert.equal(r.strays, false, `worker processes outlived the primary\n${describeRun(r)}`);
-  assertImpl(r.ran, EXPECTED[r.impl], `${r.impl} side\n${describeRun(r)}`);
+  assertImpl(r.ran, EXPECTED[r.impl], { engine: r.engine, context: `${r.impl} side\n${describeRun(r)}` });
 }
 
 /**
@@ -165,7 +167,7 @@ async function compareImpls(t, fixture, opts = {}, normalize = (r) => r.events) 
     return { node };
   }
   // Before comparing: what ran on this side must be what it stands for.
-  assertImpl(rust.ran, EXPECTED.rust, `rust side\n${describeRun(rust)}`);
+  assertImpl(rust.ran, EXPECTED.rust, { engine: rust.engine, context: `rust side\n${describeRun(rust)}` });
   let actual;
   try {
     actual = normalize(rust);

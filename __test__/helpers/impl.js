@@ -25,8 +25,10 @@ const SCRUB = [
 /**
  * The environment for a fixture's primary: process.env without SCRUB, plus
  * `extra` (whose NODE_OPTIONS, if any, follows the probe's flag). Returns
- * { env, report }: report() reads the probe's report once the primary has
- * exited (null if it wrote none) and removes the file.
+ * { env, report, engine }: report() reads the probe's report once the
+ * primary has exited (null if it wrote none) and removes the file; engine is
+ * the rust-cluster engine this environment asks for ('node' with
+ * RUST_CLUSTER_ENGINE=node, the portable one; else 'rust').
  */
 function fixtureEnv(extra = {}) {
   const env = { ...process.env };
@@ -45,22 +47,27 @@ function fixtureEnv(extra = {}) {
       fs.rmSync(file, { force: true });
     }
   };
-  return { env, report };
+  return { env, report, engine: env.RUST_CLUSTER_ENGINE === 'node' ? 'node' : 'rust' };
 }
+
+const NODE_CLUSTER = { engine: null, rustPrimary: false, portable: false, nodePrimary: true };
 
 /**
  * Assert that a primary whose probe reported `report` ran `expected`:
- * 'node' (Node's own cluster primary, and nothing of rust-cluster's) or
- * 'rust' (rust-cluster's lib/primary.js).
+ * 'node' (node:cluster: Node's own cluster primary, nothing of
+ * rust-cluster's) or 'rust' (rust-cluster, on `engine`: 'rust' for the Rust
+ * engine, lib/primary.js; 'node' for the portable one, lib/portable/).
  */
-function assertImpl(report, expected, context = '') {
+function assertImpl(report, expected, { engine = 'rust', context = '' } = {}) {
   const where = context ? ` (${context})` : '';
   assert.ok(report, `the primary wrote no implementation report: it did not exit normally${where}`);
   if (expected === 'node') {
-    assert.deepEqual(report, { rustPrimary: false, nodePrimary: true },
-      `the node:cluster side did not run node:cluster's primary alone${where}`);
+    assert.deepEqual(report, NODE_CLUSTER, `the node:cluster side did not run node:cluster's primary alone${where}`);
   } else if (expected === 'rust') {
-    assert.equal(report.rustPrimary, true, `the rust-cluster side did not load rust-cluster's primary${where}`);
+    const want = engine === 'node'
+      ? { engine: 'node', rustPrimary: false, portable: true, nodePrimary: true }
+      : { engine: 'rust', rustPrimary: true, portable: false, nodePrimary: report.nodePrimary };
+    assert.deepEqual(report, want, `the rust-cluster side did not run rust-cluster's ${engine} engine${where}`);
   } else {
     throw new Error(`unknown implementation ${expected}`);
   }
