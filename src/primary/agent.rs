@@ -4,8 +4,6 @@
 
 use std::rc::Rc;
 
-use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
-
 use super::{Engine, State};
 use crate::channel::framing::Mode;
 use crate::channel::v8::Value;
@@ -76,12 +74,7 @@ impl Engine {
             return;
         }
         if !w.conns.as_ref().is_some_and(|c| c.is_open()) {
-            let pair = socketpair(
-                AddressFamily::Unix,
-                SockType::Stream,
-                None,
-                SockFlag::SOCK_CLOEXEC | SockFlag::SOCK_NONBLOCK,
-            );
+            let pair = crate::channel::fdpass::socket_pair();
             let Ok((ours, theirs)) = pair else {
                 return;
             };

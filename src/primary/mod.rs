@@ -22,7 +22,6 @@ use std::rc::{Rc, Weak};
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
-use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
 
 use crate::channel::framing::Mode;
 use crate::channel::v8::Value;
@@ -131,18 +130,8 @@ impl Engine {
         mode: Mode,
         max_message: usize,
     ) -> Result<OwnedFd, Errno> {
-        let (ours, theirs) = socketpair(
-            AddressFamily::Unix,
-            SockType::Stream,
-            None,
-            SockFlag::SOCK_CLOEXEC | SockFlag::SOCK_NONBLOCK,
-        )?;
-        // The worker's end is blocking, as libuv leaves a child's channel
-        // until the child opens it.
-        nix::fcntl::fcntl(
-            &theirs,
-            nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::empty()),
-        )?;
+        let errno = |e: io::Error| Errno::from_raw(e.raw_os_error().unwrap_or(nix::libc::EIO));
+        let (ours, theirs) = crate::channel::fdpass::socket_pair().map_err(errno)?;
         let channel = Channel::open(
             self.event_loop,
             worker,
