@@ -129,6 +129,13 @@ export declare class Primary {
 export declare function contract(): string
 
 /**
+ * One datagram to the Unix socket `path` (`@name`: Linux's abstract
+ * namespace), without waiting: systemd's notify protocol (sd_notify(3)),
+ * which Node cannot speak. Returns 0, or -errno.
+ */
+export declare function notifyDatagram(path: string, message: Uint8Array): number
+
+/**
  * `worker.send()`'s hot path: `Primary::send` without a descriptor, as a
  * plain function, which N-API calls for less than a method (no object to
  * unwrap, no borrow to track): the first `length` bytes of `frame` go to

@@ -839,4 +839,5 @@ module.exports.ChannelSender = nativeBinding.ChannelSender
 module.exports.Child = nativeBinding.Child
 module.exports.Primary = nativeBinding.Primary
 module.exports.contract = nativeBinding.contract
+module.exports.notifyDatagram = nativeBinding.notifyDatagram
 module.exports.sendFrame = nativeBinding.sendFrame

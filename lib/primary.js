@@ -3,7 +3,7 @@
 // lib/internal/cluster/primary.js: settings, fork, events, and the cluster
 // protocol (queryServer, listening, close). Server handles are made here,
 // as Node makes them (lib/round_robin_handle.js, lib/shared_handle.js); the
-// engine (src/primary.rs) accepts and hands out connections.
+// engine (src/primary/) accepts and hands out connections.
 const EventEmitter = require('node:events');
 const path = require('node:path');
 const Worker = require('./worker');

@@ -8,6 +8,16 @@ const { getEngine } = require('./process');
 const { UV_TCP_IPV6ONLY } = require('./round_robin_handle');
 const { policies } = require('./contract.json');
 
+let warned = false;
+
+function warnUnsupported() {
+  if (warned) return;
+  warned = true;
+  process.emitWarning(`scheduling policy reuseport (SCHED_REUSEPORT) spreads connections only on Linux, ` +
+    `not on ${process.platform}: workers share one listening socket, as under SCHED_NONE`,
+  { code: 'RUST_CLUSTER_POLICY_UNSUPPORTED' });
+}
+
 /** A socket the engine owns, sent to a worker as a listening handle. */
 class EngineSocket {
   constructor(fd) {
@@ -16,8 +26,16 @@ class EngineSocket {
 }
 
 class ReusePortHandle {
-  /** TCP on an address; Unix sockets and listen({ fd }) share one socket. */
+  /**
+   * TCP on an address, on Linux; Unix sockets and listen({ fd }) share one
+   * socket, and so does everything where SO_REUSEPORT does not spread
+   * connections over the sockets (macOS gives them all to one).
+   */
   static appliesTo({ addressType, fd }) {
+    if (process.platform !== 'linux') {
+      warnUnsupported();
+      return false;
+    }
     return (addressType === 4 || addressType === 6) && !(fd >= 0);
   }
 

@@ -43,10 +43,13 @@ if [ ! -e "$BINFMT/qemu-aarch64" ]; then
   $SUDO sh -c "cat /usr/lib/binfmt.d/qemu-aarch64.conf > $BINFMT/register"
 fi
 
-# The Rust standard library for the arm64 cross build.
-if ! rustup target list --installed | grep -qx aarch64-unknown-linux-gnu; then
-  rustup target add aarch64-unknown-linux-gnu
-fi
+# The Rust standard library for the arm64 cross build, and for checking
+# that the engine compiles for macOS.
+for target in aarch64-unknown-linux-gnu aarch64-apple-darwin x86_64-apple-darwin; do
+  if ! rustup target list --installed | grep -qx "$target"; then
+    rustup target add "$target"
+  fi
+done
 
 # zig and cargo-zigbuild (what `napi build --cross-compile` links with), and
 # actionlint, from PyPI into a venv of their own.

@@ -1,6 +1,7 @@
 'use strict';
 // `npm test`, in this order:
-//   1. formatting and clippy (warnings are errors), the Rust unit tests;
+//   1. formatting and clippy (warnings are errors), for Linux and for macOS
+//      (x64, arm64: it must compile there), the Rust unit tests;
 //   2. the linux-arm64-gnu binary, cross-built (`npm run build:arm64`), for
 //      __test__/arm64/ and the registry test;
 //   3. every test under __test__/ with Node's test runner;
@@ -58,11 +59,17 @@ function buildArm64() {
   return run('npm', ['run', 'build:arm64'], { ...env, PATH });
 }
 
+// The engine compiles for macOS (its binaries are not run or published yet).
+const MACOS_TARGETS = ['aarch64-apple-darwin', 'x86_64-apple-darwin'];
+
 const only = process.argv.slice(2);
 let failed = 0;
 if (!only.includes('--js-only')) {
   failed |= run('cargo', ['fmt', '--check']);
   failed |= run('cargo', ['clippy', '--all-targets', '--locked', '--quiet', '--', '-D', 'warnings']);
+  for (const target of MACOS_TARGETS) {
+    failed |= run('cargo', ['clippy', '--target', target, '--all-targets', '--locked', '--quiet', '--', '-D', 'warnings']);
+  }
   failed |= run('cargo', ['test', '--lib', '--locked', '--quiet']);
 }
 if (!only.includes('--rust-only')) {

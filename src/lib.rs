@@ -363,3 +363,29 @@ impl ChannelSender {
 pub fn contract() -> &'static str {
     contract::CONTRACT_JSON
 }
+
+/// One datagram to the Unix socket `path` (`@name`: Linux's abstract
+/// namespace), without waiting: systemd's notify protocol (sd_notify(3)),
+/// which Node cannot speak. Returns 0, or -errno.
+#[napi(catch_unwind)]
+pub fn notify_datagram(path: String, message: &[u8]) -> i32 {
+    let send = || -> std::io::Result<usize> {
+        let sock = std::os::unix::net::UnixDatagram::unbound()?;
+        sock.set_nonblocking(true)?;
+        match path.strip_prefix('@') {
+            #[cfg(target_os = "linux")]
+            Some(name) => {
+                use std::os::linux::net::SocketAddrExt;
+                let addr = std::os::unix::net::SocketAddr::from_abstract_name(name.as_bytes())?;
+                sock.send_to_addr(message, &addr)
+            }
+            #[cfg(not(target_os = "linux"))]
+            Some(_) => Err(std::io::ErrorKind::Unsupported.into()),
+            None => sock.send_to(message, &path),
+        }
+    };
+    match send() {
+        Ok(_) => 0,
+        Err(e) => errno_of(e),
+    }
+}

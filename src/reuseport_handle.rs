@@ -93,7 +93,8 @@ impl ReusePortGroup {
 /// A TCP socket bound as libuv binds a server (SO_REUSEADDR, IPV6_V6ONLY on
 /// request), plus SO_REUSEPORT; the worker listens on it.
 fn bind(addr: SocketAddr, ipv6_only: bool) -> io::Result<Socket> {
-    let sock = Socket::new(Domain::for_address(addr), Type::STREAM.cloexec(), None)?;
+    // Close-on-exec, as socket2 makes every socket.
+    let sock = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
     sock.set_nonblocking(true)?;
     sock.set_reuse_address(true)?;
     sock.set_reuse_port(true)?;

@@ -11,7 +11,7 @@ const fs = require('node:fs');
 const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
-const { ROOT, CLI, FIXTURES, runtimeDir, startProcess, get, until } = require('./helpers');
+const { ROOT, CLI, FIXTURES, runtimeDir, startProcess, get, until, notifySocket } = require('./helpers');
 
 const README = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
 
@@ -36,12 +36,6 @@ async function handed(statsPort) {
   return [...body.matchAll(/^rust_cluster_worker_connections_handed_total\{[^}]*\} (\d+)$/gm)].reduce((a, m) => a + Number(m[1]), 0);
 }
 
-let DgramSocket = null;
-try {
-  ({ DgramSocket } = require('node-unix-socket'));
-} catch {
-  // Optional dependency not installed.
-}
 
 function hasSystemdAnalyze() {
   try {
@@ -83,7 +77,7 @@ test('systemd unit: systemd-analyze verify has nothing to say', { skip: !hasSyst
   assert.doesNotMatch(r.stderr, /shop\.service/, r.stderr);
 });
 
-test('systemd unit: Type=notify, KillMode=mixed, TimeoutStopSec above the shutdown timeout; ExecStart and ExecReload run as systemd would', { skip: !DgramSocket && 'needs node-unix-socket' }, async (t) => {
+test('systemd unit: Type=notify, KillMode=mixed, TimeoutStopSec above the shutdown timeout; ExecStart and ExecReload run as systemd would', async (t) => {
   const unit = serviceKeys(block('ini'));
   assert.equal(unit.Type, 'notify');
   assert.equal(unit.KillMode, 'mixed');
@@ -93,11 +87,13 @@ test('systemd unit: Type=notify, KillMode=mixed, TimeoutStopSec above the shutdo
 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rc-systemd-'));
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const notify = new DgramSocket();
+  const notify = notifySocket(path.join(dir, 'notify'));
   t.after(() => notify.close());
-  const heard = [];
-  notify.on('data', (buf) => heard.push(buf.toString()));
-  notify.bind(path.join(dir, 'notify'));
+  await notify.ready;
+  const heard = {
+    some: (f) => notify.heard.some(({ text }) => f(text)),
+    filter: (f) => notify.heard.filter(({ text }) => f(text)),
+  };
   const port = await freePort();
   const statsPort = await freePort();
   const env = {

@@ -138,4 +138,42 @@ async function until(fn, ms = 30000, what = 'a condition') {
   }
 }
 
-module.exports = { ROOT, CLI, FIXTURES, runtimeDir, cleanEnv, startProcess, startCli, cli, get, until };
+/**
+ * A Unix datagram socket bound at `address` (`@name`: the abstract namespace,
+ * with the exact length systemd uses), as a service manager's notify socket:
+ * Node cannot bind one, so a small Python process does and prints each
+ * datagram as a JSON line. `heard` fills as they come; `ready` resolves once
+ * it is bound; `close()` stops it.
+ */
+function notifySocket(address) {
+  const script = [
+    'import json, socket, sys',
+    'a = sys.argv[1]',
+    "s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)",
+    "s.bind('\\0' + a[1:] if a.startswith('@') else a)",
+    "print('bound', flush=True)",
+    'while True:',
+    '    print(json.dumps(s.recv(65536).decode()), flush=True)',
+  ].join('\n');
+  const child = spawn('python3', ['-u', '-c', script, address], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const heard = [];
+  let buf = '';
+  let bound;
+  const ready = new Promise((resolve, reject) => {
+    bound = resolve;
+    child.once('exit', (code) => reject(new Error(`the notify socket's listener exited (${code})`)));
+  });
+  child.stdout.on('data', (chunk) => {
+    buf += chunk;
+    let nl;
+    while ((nl = buf.indexOf('\n')) !== -1) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      if (line === 'bound') bound();
+      else heard.push({ at: Date.now(), text: JSON.parse(line) });
+    }
+  });
+  return { heard, ready, close: () => child.kill() };
+}
+
+module.exports = { ROOT, CLI, FIXTURES, runtimeDir, cleanEnv, startProcess, startCli, cli, get, until, notifySocket };

@@ -8,34 +8,31 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { FIXTURES, runtimeDir, startProcess, startCli, CLI, until } = require('./helpers');
+const { FIXTURES, runtimeDir, startProcess, startCli, CLI, until, notifySocket } = require('./helpers');
 
-let DgramSocket = null;
-try {
-  ({ DgramSocket } = require('node-unix-socket'));
-} catch {
-  // Optional dependency not installed.
-}
-
-/** Bind a datagram socket at `address`; messages as { at, fields, text }. */
-function listen(address) {
-  const socket = new DgramSocket();
-  const messages = [];
-  socket.on('data', (buf) => {
-    const text = buf.toString();
-    const fields = Object.fromEntries(text.trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
-    messages.push({ at: Date.now(), fields, text });
-  });
-  socket.bind(address);
+/** The notify socket at `address`; messages as { at, fields, text }. */
+async function listen(address) {
+  const socket = notifySocket(address);
+  await socket.ready;
+  const messages = {
+    filter: (f) => parsed().filter(f),
+    some: (f) => parsed().some(f),
+    map: (f) => parsed().map(f),
+  };
+  function parsed() {
+    return socket.heard.map(({ at, text }) => ({
+      at,
+      text,
+      fields: Object.fromEntries(text.trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)])),
+    }));
+  }
   return { socket, messages };
 }
 
-const skip = DgramSocket === null && 'needs the optional dependency node-unix-socket';
-
-test('READY=1 after the first workers listen, RELOADING=1/READY=1 around a reload, STOPPING=1, WATCHDOG=1 at half WATCHDOG_USEC', { skip }, async (t) => {
+test('READY=1 after the first workers listen, RELOADING=1/READY=1 around a reload, STOPPING=1, WATCHDOG=1 at half WATCHDOG_USEC', async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rc-notify-'));
   const address = path.join(dir, 'notify');
-  const { socket, messages } = listen(address);
+  const { socket, messages } = await listen(address);
   const env = { XDG_RUNTIME_DIR: runtimeDir(), NOTIFY_SOCKET: address, WATCHDOG_USEC: '400000' };
   const p = startProcess([CLI, '-w', '2', path.join(FIXTURES, 'app.js'), '0'], { env });
   t.after(() => p.kill());
@@ -75,9 +72,9 @@ test('READY=1 after the first workers listen, RELOADING=1/READY=1 around a reloa
   }
 });
 
-test('an abstract NOTIFY_SOCKET (@name) is used as such; a WATCHDOG_PID of another process turns the watchdog off', { skip }, async (t) => {
+test('an abstract NOTIFY_SOCKET (@name) is used as such; a WATCHDOG_PID of another process turns the watchdog off', async (t) => {
   const name = `rust-cluster-test-${process.pid}-${Date.now()}`;
-  const { socket, messages } = listen(`\0${name}`);
+  const { socket, messages } = await listen(`@${name}`);
   const env = { XDG_RUNTIME_DIR: runtimeDir(), NOTIFY_SOCKET: `@${name}`, WATCHDOG_USEC: '100000', WATCHDOG_PID: '1' };
   const p = await startCli(['-w', '1'], path.join(FIXTURES, 'app.js'), ['0'], { env, workers: 1 });
   t.after(() => p.kill());

@@ -5,17 +5,18 @@
 // shutdown, STATUS= lines, and WATCHDOG=1 every WATCHDOG_USEC / 2 from the
 // event loop, so a primary whose loop is stuck stops feeding the watchdog.
 //
-// The messages are Unix datagrams, which Node cannot send; they go through
-// node-unix-socket (an optional dependency, loaded only here). Without it a
-// warning says why the service manager hears nothing.
+// The messages are Unix datagrams, which Node cannot send; the native addon
+// sends them (notifyDatagram). Where it does not load (the portable engine
+// off Linux, where there is no systemd) a warning says why the service
+// manager hears nothing.
 const health = require('./health');
 
-function loadDgram() {
+function loadSender() {
   try {
-    return require('node-unix-socket').DgramSocket;
+    return require('../binding').notifyDatagram;
   } catch (err) {
-    process.emitWarning(`NOTIFY_SOCKET is set, but the optional dependency node-unix-socket cannot be loaded ` +
-      `(${err.message.split('\n')[0]}): systemd will not hear from this primary`,
+    process.emitWarning(`NOTIFY_SOCKET is set, but rust-cluster's native addon, which sends its ` +
+      `datagrams, cannot be loaded (${err.message.split('\n')[0]}): systemd will not hear from this primary`,
     { code: 'RUST_CLUSTER_NOTIFY_UNAVAILABLE' });
     return null;
   }
@@ -27,24 +28,16 @@ function monotonicUsec() {
 
 function createNotify(state) {
   let target = null;
-  let DgramSocket = null;
+  let notifyDatagram = null;
   let readySent = false;
   let watchdog = null;
 
   function send(fields) {
     if (target === null) return;
     const text = `${Object.entries(fields).map(([k, v]) => `${k}=${String(v).replace(/\n/g, ' ')}`).join('\n')}\n`;
-    const buf = Buffer.from(text);
-    let socket;
-    try {
-      // One socket per message: an open one would keep the primary alive.
-      socket = new DgramSocket();
-      socket.on('error', () => {});
-      socket.sendTo(buf, 0, buf.length, target, () => socket.close());
-    } catch {
-      // The service manager went away: nothing to tell.
-      if (socket) socket.close();
-    }
+    // Best effort, as sd_notify: a service manager that went away or is
+    // not reading hears nothing more.
+    notifyDatagram(target, Buffer.from(text));
   }
 
   function status() {
@@ -69,10 +62,10 @@ function createNotify(state) {
       this.stop();
       const socketPath = process.env.NOTIFY_SOCKET;
       if (!enabled || !socketPath) return;
-      DgramSocket = DgramSocket || loadDgram();
-      if (DgramSocket === null) return;
+      notifyDatagram = notifyDatagram || loadSender();
+      if (notifyDatagram === null) return;
       // '@' is the abstract namespace.
-      target = socketPath.startsWith('@') ? `\0${socketPath.slice(1)}` : socketPath;
+      target = socketPath;
       const usec = Number(process.env.WATCHDOG_USEC);
       const pid = process.env.WATCHDOG_PID;
       if (Number.isInteger(usec) && usec > 0 && (!pid || Number(pid) === process.pid)) {

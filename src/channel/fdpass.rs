@@ -11,6 +11,29 @@ use nix::sys::socket::{recvmsg, sendmsg, ControlMessage, ControlMessageOwned, Ms
 
 use crate::sys::adopt_new_fd;
 
+/// A connected pair of Unix stream sockets, close-on-exec: ours
+/// non-blocking (served on the event loop), theirs blocking (for a child,
+/// as libuv leaves a child's channel until the child opens it).
+pub(crate) fn socket_pair() -> std::io::Result<(OwnedFd, OwnedFd)> {
+    let (ours, theirs) = socket2::Socket::pair(socket2::Domain::UNIX, socket2::Type::STREAM, None)?;
+    ours.set_nonblocking(true)?;
+    Ok((ours.into(), theirs.into()))
+}
+
+/// Linux says at once that sending must not raise SIGPIPE; elsewhere Node
+/// ignores SIGPIPE in every process anyway.
+#[cfg(target_os = "linux")]
+const SEND_FLAGS: MsgFlags = MsgFlags::MSG_NOSIGNAL.union(MsgFlags::MSG_DONTWAIT);
+#[cfg(not(target_os = "linux"))]
+const SEND_FLAGS: MsgFlags = MsgFlags::MSG_DONTWAIT;
+
+/// Linux makes received descriptors close-on-exec as they arrive; elsewhere
+/// `recv_with_fds` sets the flag right after.
+#[cfg(target_os = "linux")]
+const RECV_FLAGS: MsgFlags = MsgFlags::MSG_CMSG_CLOEXEC.union(MsgFlags::MSG_DONTWAIT);
+#[cfg(not(target_os = "linux"))]
+const RECV_FLAGS: MsgFlags = MsgFlags::MSG_DONTWAIT;
+
 /// Write `data` to the stream socket `sock`, attaching `pass` (if any) as
 /// SCM_RIGHTS. Returns how many bytes the kernel took; the descriptors
 /// travel with the first byte, so a partial write is finished with plain
@@ -24,13 +47,7 @@ pub(crate) fn send_with_fds(
     let fds: Vec<RawFd> = pass.iter().map(AsRawFd::as_raw_fd).collect();
     let cmsg = [ControlMessage::ScmRights(&fds)];
     let cmsgs: &[ControlMessage<'_>] = if fds.is_empty() { &[] } else { &cmsg };
-    sendmsg::<()>(
-        sock.as_raw_fd(),
-        &iov,
-        cmsgs,
-        MsgFlags::MSG_NOSIGNAL | MsgFlags::MSG_DONTWAIT,
-        None,
-    )
+    sendmsg::<()>(sock.as_raw_fd(), &iov, cmsgs, SEND_FLAGS, None)
 }
 
 /// One read from the stream socket `sock`, taking at most `max_fds`
@@ -52,7 +69,7 @@ pub(crate) fn recv_with_fds(
         sock.as_raw_fd(),
         &mut iov,
         Some(&mut cmsg_space),
-        MsgFlags::MSG_CMSG_CLOEXEC | MsgFlags::MSG_DONTWAIT,
+        RECV_FLAGS,
     )?;
     let mut truncated = msg.flags.contains(MsgFlags::MSG_CTRUNC);
     let bytes = msg.bytes;
@@ -62,6 +79,11 @@ pub(crate) fn recv_with_fds(
             if let ControlMessageOwned::ScmRights(received) = cmsg {
                 // The kernel has just installed these for this call.
                 fds.extend(received.into_iter().map(adopt_new_fd));
+                #[cfg(not(target_os = "linux"))]
+                for fd in &fds[before..] {
+                    let flag = nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC);
+                    let _ = nix::fcntl::fcntl(fd, flag);
+                }
             }
         }
     }
@@ -84,7 +106,7 @@ mod tests {
             AddressFamily::Unix,
             SockType::Stream,
             None,
-            SockFlag::SOCK_CLOEXEC,
+            SockFlag::empty(),
         )
         .expect("socketpair")
     }

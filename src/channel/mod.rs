@@ -426,25 +426,12 @@ impl Channel {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
     use std::io::{Read, Write};
 
     /// A channel socket pair for tests: ours non-blocking, as the primary
     /// keeps it; the worker's end blocking, as a worker's is.
     pub(crate) fn socket_pair() -> (OwnedFd, OwnedFd) {
-        let (ours, theirs) = socketpair(
-            AddressFamily::Unix,
-            SockType::Stream,
-            None,
-            SockFlag::SOCK_CLOEXEC,
-        )
-        .expect("socketpair");
-        nix::fcntl::fcntl(
-            &ours,
-            nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
-        )
-        .expect("non-blocking");
-        (ours, theirs)
+        fdpass::socket_pair().expect("socket pair")
     }
 
     /// A json line that makes the reader panic, to stand for a bug.

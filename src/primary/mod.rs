@@ -10,6 +10,10 @@
 //! callback (a channel or listener poll, a timer) and never while that cell
 //! is borrowed, since JS may call straight back into the engine.
 
+mod agent;
+mod handles;
+mod handoff;
+
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::io;
@@ -18,21 +22,18 @@ use std::rc::{Rc, Weak};
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
-use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
 
 use crate::channel::framing::Mode;
 use crate::channel::v8::Value;
-use crate::channel::writer::{Notice, Outgoing};
+use crate::channel::writer::Notice;
 use crate::channel::{Channel, ChannelEvents, Delivery};
-use crate::conn_channel::{ConnChannel, ConnEvents, Handed};
+use crate::conn_channel::{ConnEvents, Handed};
 use crate::contract::{
-    AGENT_CONNS, AGENT_CONN_CHANNEL, AGENT_CONN_SERVER, AGENT_HELLO, AGENT_WELCOME,
     CONN_CHANNEL_WINDOW, EVENT_CLOSED, EVENT_HANDLE_SETTLED, EVENT_READ, EVENT_UNRESPONSIVE,
     EVENT_WRITE_FAILED,
 };
-use crate::protocol;
-use crate::reuseport_handle::{Address, ReusePortGroup};
-use crate::round_robin_handle::{Accepted, Listener, RoundRobinHandle};
+use crate::reuseport_handle::ReusePortGroup;
+use crate::round_robin_handle::{Accepted, RoundRobinHandle};
 use crate::sys::{EventLoop, JsFunction, Scope, Timer};
 use crate::worker::Worker;
 
@@ -129,18 +130,8 @@ impl Engine {
         mode: Mode,
         max_message: usize,
     ) -> Result<OwnedFd, Errno> {
-        let (ours, theirs) = socketpair(
-            AddressFamily::Unix,
-            SockType::Stream,
-            None,
-            SockFlag::SOCK_CLOEXEC | SockFlag::SOCK_NONBLOCK,
-        )?;
-        // The worker's end is blocking, as libuv leaves a child's channel
-        // until the child opens it.
-        nix::fcntl::fcntl(
-            &theirs,
-            nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::empty()),
-        )?;
+        let errno = |e: io::Error| Errno::from_raw(e.raw_os_error().unwrap_or(nix::libc::EIO));
+        let (ours, theirs) = crate::channel::fdpass::socket_pair().map_err(errno)?;
         let channel = Channel::open(
             self.event_loop,
             worker,
@@ -211,145 +202,6 @@ impl Engine {
         st.seq - 1
     }
 
-    // ------------------------------------------------------------- handles
-
-    /// A round-robin handle for `key` (RoundRobinHandle in Node): accept on
-    /// `sock` if given (a copy of the socket JS listened on), with the
-    /// scheduler of `policy`.
-    pub(crate) fn listen(&self, key: &str, sock: Option<OwnedFd>, policy: u32) -> io::Result<()> {
-        let key: Rc<str> = key.into();
-        let listener = match (sock, self.event_loop) {
-            (Some(sock), Some(event_loop)) => {
-                let (me, at) = (self.me.clone(), key.clone());
-                Some(Listener::new(event_loop, sock, move || {
-                    if let Some(engine) = me.upgrade() {
-                        engine.accept(&at);
-                    }
-                })?)
-            }
-            _ => None,
-        };
-        self.state
-            .borrow_mut()
-            .handles
-            .insert(key, RoundRobinHandle::new(policy, listener));
-        Ok(())
-    }
-
-    fn accept(&self, key: &Rc<str>) {
-        let mut st = self.state.borrow_mut();
-        if let Some(h) = st.handles.get_mut(key) {
-            h.accept();
-            st.pump(key);
-        }
-    }
-
-    /// A connection JS accepted for `key` (a Unix socket server).
-    pub(crate) fn connection(&self, key: &str, fd: OwnedFd) {
-        let mut st = self.state.borrow_mut();
-        let Some(key) = st.key(key) else {
-            return;
-        };
-        if let Some(h) = st.handles.get_mut(&key) {
-            h.push(fd);
-        }
-        st.pump(&key);
-    }
-
-    /// `handle.add(worker)`, once the worker has its answer.
-    pub(crate) fn add_worker(&self, key: &str, worker: u32) {
-        let mut st = self.state.borrow_mut();
-        let Some(key) = st.key(key) else {
-            return;
-        };
-        if !st.workers.contains_key(&worker) {
-            return;
-        }
-        if let Some(h) = st.handles.get_mut(&key) {
-            h.sched.add(worker);
-            h.sched.ready(worker);
-        }
-        st.pump(&key);
-    }
-
-    /// `handle.remove(worker)`: no more connections for it; what it was
-    /// handed and did not answer goes to the others.
-    pub(crate) fn remove_worker(&self, key: &str, worker: u32) {
-        let mut st = self.state.borrow_mut();
-        let Some(key) = st.key(key) else {
-            return;
-        };
-        st.leave(&key, worker);
-        st.pump(&key);
-    }
-
-    /// The handle's last worker left: close it. Connections still waiting
-    /// are closed with it, as in Node.
-    pub(crate) fn close_handle(&self, key: &str) {
-        self.state.borrow_mut().handles.remove(key);
-    }
-
-    /// `worker` is being disconnected. Where it is the last worker of a
-    /// handle the primary accepts on, the handle is about to close: instead
-    /// of resetting the connections it still holds (and those in the
-    /// kernel's accept queue), hand them all to this worker over its IPC
-    /// channel, ahead of its `disconnect` message. Its server is still open
-    /// when it reads them, so it accepts them and answers them before it
-    /// exits.
-    pub(crate) fn hand_over_leftovers(&self, worker: u32) {
-        let mut st = self.state.borrow_mut();
-        let mut handoffs = Vec::new();
-        for (key, h) in st.handles.iter_mut() {
-            if h.sched.workers() != [worker] {
-                continue;
-            }
-            h.accept();
-            handoffs.extend(h.sched.drain().into_iter().map(|conn| (key.clone(), conn)));
-        }
-        for (key, conn) in handoffs {
-            st.send_newconn(&key, worker, conn);
-        }
-    }
-
-    /// `worker`'s own SO_REUSEPORT socket for `key` (made on first asking).
-    pub(crate) fn reuseport_socket(
-        &self,
-        key: &str,
-        address: Address,
-        worker: u32,
-    ) -> io::Result<RawFd> {
-        let mut st = self.state.borrow_mut();
-        let group = st
-            .groups
-            .entry(key.into())
-            .or_insert_with(|| ReusePortGroup::new(address));
-        group.socket_for(worker)
-    }
-
-    /// `worker` is done with its reuseport socket: what waits in its accept
-    /// queue goes to the handle's other workers (the handle `key` JS made
-    /// with `listen(key, None, SCHED_RR)`).
-    pub(crate) fn reuseport_release(&self, key: &str, worker: u32) {
-        let mut st = self.state.borrow_mut();
-        let Some(group) = st.groups.get_mut(key) else {
-            return;
-        };
-        let queued = group.release(worker);
-        let Some(key) = st.key(key) else {
-            return;
-        };
-        if let Some(h) = st.handles.get_mut(&key) {
-            for conn in queued {
-                h.sched.push(conn, Some(worker));
-            }
-        }
-        st.pump(&key);
-    }
-
-    pub(crate) fn reuseport_close(&self, key: &str) {
-        self.state.borrow_mut().groups.remove(key);
-    }
-
     // --------------------------------------------------------------- stats
 
     /// Per worker: connections handed, and open ones where its agent reports.
@@ -409,187 +261,6 @@ impl Engine {
             self.emit(EVENT_UNRESPONSIVE, worker, |_| Ok(Vec::new()));
         }
     }
-
-    /// The worker registered a server (its name `id` for the handle `key`)
-    /// whose connections it takes over a connection channel; the channel is
-    /// made and sent on first asking.
-    fn conn_server(&self, worker: u32, key: &str, id: u32) {
-        let mut st = self.state.borrow_mut();
-        let State {
-            handles, workers, ..
-        } = &mut *st;
-        let (Some(h), Some(w)) = (handles.get_mut(key), workers.get_mut(&worker)) else {
-            return;
-        };
-        if !h.sched.workers().contains(&worker) {
-            return;
-        }
-        if !w.conns.as_ref().is_some_and(|c| c.is_open()) {
-            let pair = socketpair(
-                AddressFamily::Unix,
-                SockType::Stream,
-                None,
-                SockFlag::SOCK_CLOEXEC | SockFlag::SOCK_NONBLOCK,
-            );
-            let Ok((ours, theirs)) = pair else {
-                return;
-            };
-            let Ok(conns) = ConnChannel::open(self.event_loop, worker, ours, self.conn_events())
-            else {
-                return;
-            };
-            let msg = protocol::handle_message(
-                "net.Native",
-                protocol::agent_message(AGENT_CONN_CHANNEL, Vec::new()),
-            );
-            let bytes = protocol::encode(w.channel.mode(), &msg);
-            w.channel
-                .send(Outgoing::internal(bytes, Some(Rc::new(theirs))));
-            w.conns = Some(conns);
-        }
-        h.conn_servers.insert(worker, id);
-    }
-}
-
-impl State {
-    /// The handle map's own copy of `key`.
-    fn key(&self, key: &str) -> Option<Rc<str>> {
-        self.handles.get_key_value(key).map(|(k, _)| k.clone())
-    }
-
-    /// `worker` leaves the handle `key`: it gets no more connections, and
-    /// what it was handed over its IPC channel and did not answer goes to
-    /// the others.
-    fn leave(&mut self, key: &Rc<str>, worker: u32) {
-        let Some(h) = self.handles.get_mut(key) else {
-            return;
-        };
-        h.sched.remove(worker);
-        h.conn_servers.remove(&worker);
-        let seqs: Vec<u64> = self
-            .in_flight
-            .iter()
-            .filter(|(_, f)| f.worker == worker && &f.key == key)
-            .map(|(&seq, _)| seq)
-            .collect();
-        for seq in seqs {
-            if let Some(f) = self.in_flight.remove(&seq) {
-                h.sched.push(f.conn, Some(worker));
-            }
-        }
-    }
-
-    /// Hand out every connection of `key` that can go now: over the
-    /// connection channel to workers that have one for this server, in one
-    /// batch per worker; as a `newconn` message to the others.
-    fn pump(&mut self, key: &Rc<str>) {
-        let mut batches: HashMap<u32, Vec<(u32, Handed)>> = HashMap::new();
-        loop {
-            let State {
-                handles, workers, ..
-            } = &mut *self;
-            let Some(h) = handles.get_mut(key) else {
-                break;
-            };
-            let loads = |w: u32| {
-                let worker = workers.get(&w)?;
-                Some(worker.open()? + worker.outstanding() as u64)
-            };
-            let Some((worker, conn)) = h.sched.next(&loads) else {
-                break;
-            };
-            let Some(w) = workers.get(&worker) else {
-                // The worker vanished without its channel closing first:
-                // drop it from the handle and give the connection to
-                // someone else.
-                h.sched.remove(worker);
-                h.sched.push(conn, None);
-                continue;
-            };
-            let conns = w.conns.as_ref().filter(|c| c.is_open());
-            match (h.conn_servers.get(&worker), conns) {
-                (Some(&id), Some(conns)) => {
-                    let batch = batches.entry(worker).or_default();
-                    batch.push((
-                        id,
-                        Handed {
-                            key: key.clone(),
-                            conn,
-                            sent: Instant::now(),
-                        },
-                    ));
-                    if conns.outstanding() + batch.len() < CONN_CHANNEL_WINDOW {
-                        h.sched.ready(worker);
-                    }
-                }
-                _ => self.send_newconn(key, worker, conn),
-            }
-        }
-        for (worker, batch) in batches {
-            if let Some(conns) = self.workers.get(&worker).and_then(|w| w.conns.clone()) {
-                conns.hand(batch);
-            }
-        }
-    }
-
-    /// Node's way: `{ act: 'newconn', key }` with the descriptor, over the
-    /// IPC channel; the worker answers `accepted`.
-    fn send_newconn(&mut self, key: &Rc<str>, worker: u32, conn: Accepted) {
-        let Some(w) = self.workers.get(&worker) else {
-            return;
-        };
-        let seq = self.seq;
-        self.seq += 1;
-        let bytes = protocol::newconn_frame(w.channel.mode(), key, seq);
-        w.channel
-            .send(Outgoing::internal(bytes, Some(conn.fd.clone())));
-        self.in_flight.insert(
-            seq,
-            InFlight {
-                key: key.clone(),
-                worker,
-                conn,
-                sent: Instant::now(),
-            },
-        );
-    }
-
-    /// A connection `worker` answered: taken (our copy closes as it drops)
-    /// or refused (another worker gets it).
-    fn settle(&mut self, key: &Rc<str>, worker: u32, conn: Accepted, taken: bool) {
-        if taken {
-            if let Some(w) = self.workers.get(&worker) {
-                w.add_handed();
-            }
-            return;
-        }
-        if let Some(h) = self.handles.get_mut(key) {
-            h.sched.push(conn, Some(worker));
-        }
-    }
-
-    /// Workers holding a handed connection for longer than `timeout`, each
-    /// reported once.
-    fn stuck_workers(&self, timeout: Duration) -> Vec<u32> {
-        let over = |sent: Instant| sent.elapsed() > timeout;
-        let mut stuck: Vec<u32> = self
-            .in_flight
-            .values()
-            .filter(|f| over(f.sent))
-            .map(|f| f.worker)
-            .chain(self.workers.iter().filter_map(|(&id, w)| {
-                let oldest = w.conns.as_ref()?.oldest()?;
-                over(oldest).then_some(id)
-            }))
-            .collect();
-        stuck.sort_unstable();
-        stuck.dedup();
-        stuck.retain(|w| match self.workers.get(w) {
-            Some(worker) => !worker.reported_unresponsive.replace(true),
-            None => false,
-        });
-        stuck
-    }
 }
 
 impl ChannelEvents for Engine {
@@ -613,46 +284,7 @@ impl ChannelEvents for Engine {
     }
 
     fn agent_message(&self, worker: u32, msg: &Value) -> bool {
-        match msg.get("act").and_then(Value::as_str) {
-            Some(AGENT_CONNS) => {
-                let closed = msg.get("closed").and_then(Value::as_f64);
-                if let Some(closed) = closed.filter(|c| *c >= 0.0 && c.is_finite()) {
-                    if let Some(w) = self.state.borrow().workers.get(&worker) {
-                        w.report_closed(closed as u64);
-                    }
-                }
-                true
-            }
-            Some(AGENT_CONN_SERVER) => {
-                let key = msg.get("key").and_then(Value::as_str);
-                let id = msg.get("id").and_then(Value::as_f64);
-                if let (Some(key), Some(id)) = (key, id) {
-                    if id >= 0.0 && id <= f64::from(u32::MAX) {
-                        self.conn_server(worker, key, id as u32);
-                    }
-                }
-                true
-            }
-            // The agent writes its channel itself once it knows how
-            // messages are encoded on it (lib/agent/sender.js).
-            Some(AGENT_HELLO) => {
-                if let Some(w) = self.state.borrow().workers.get(&worker) {
-                    let mode = match w.channel.mode() {
-                        Mode::Json => "json",
-                        Mode::Advanced => "advanced",
-                    };
-                    let fields = vec![("serialization".to_string(), protocol::string(mode))];
-                    let bytes = protocol::encode(
-                        w.channel.mode(),
-                        &protocol::agent_message(AGENT_WELCOME, fields),
-                    );
-                    w.channel.send(Outgoing::internal(bytes, None));
-                }
-                true
-            }
-            // The supervisor's (lib/supervisor/): heartbeat answers.
-            _ => false,
-        }
+        self.agent(worker, msg)
     }
 
     fn deliver(&self, worker: u32, delivery: Delivery) {
