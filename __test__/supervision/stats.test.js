@@ -18,10 +18,12 @@ function fetch(port, path) {
 test('stats(): per worker and for the primary, with the documented fields', async () => {
   const p = await supervised({ heartbeat: { interval: 100, timeout: 5000 }, shutdown: { timeout: 3000 } }, 2);
   try {
+    // Until each worker's agent said hello and answered a heartbeat (which
+    // carries heapUsed): both come some time after 'listening'.
     let value;
     do {
       ({ value } = await command(p, { do: 'stats' }));
-    } while (!value.workers.every((w) => w.agent));
+    } while (!value.workers.every((w) => w.agent && w.lastHeartbeat !== null));
     const pid = Object.fromEntries(p.events.filter((e) => e.ev === 'listening').map((e) => [e.id, e.pid]));
     assert.deepEqual(value.workers.map((w) => [w.id, w.pid, w.state, w.restarts]), [[1, pid[1], 'listening', 0], [2, pid[2], 'listening', 0]]);
     for (const w of value.workers) {
