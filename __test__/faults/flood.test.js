@@ -1,5 +1,6 @@
 'use strict';
-// A worker that floods the primary with messages (src/channel/backlog.rs):
+// A worker that floods the primary with messages (src/channel/mod.rs reads
+// a bounded number of times per loop turn):
 // as under node:cluster, the excess waits in the worker, not the primary,
 // and the primary's event loop still turns while it works through them.
 const { test } = require('node:test');
