@@ -14,8 +14,10 @@ const { DEFAULTS } = require('./options');
 
 const EXIT_CLEAN = 0;
 const EXIT_TIMEOUT = 124;
-// How long after a worker's exit its piped output may take to be read.
-const OUTPUT_GRACE_MS = 2000;
+// How long after a worker's exit its piped output may take to be read: a
+// bound only for a pipe some other process keeps open; a loaded machine
+// can take seconds to read the rest.
+const OUTPUT_GRACE_MS = 10000;
 
 // A worker's 'exit' can come before all it wrote to piped stdio has been
 // read; its process's 'close' comes after. A primary about to exit waits
