@@ -52,12 +52,25 @@ function sweep() {
       if (typeof server.closeIdleConnections === 'function') server.closeIdleConnections();
       return;
     }
+    const silent = [];
     for (const socket of sockets) {
       if (socket._httpMessage && !socket._httpMessage.finished) continue;
-      if (seenIdle.get(socket) === socket.bytesRead) socket.destroy();
+      if (seenIdle.get(socket) === socket.bytesRead) silent.push(socket);
       else seenIdle.set(socket, socket.bytesRead);
     }
+    // Timers run before the loop polls for I/O: a starved worker can find
+    // bytesRead unchanged while the next request already waits unread in
+    // the socket. Look again after the poll phase has read it.
+    if (silent.length > 0) setImmediate(destroyStill, silent);
   });
+}
+
+function destroyStill(sockets) {
+  for (const socket of sockets) {
+    if (socket.destroyed || seenIdle.get(socket) !== socket.bytesRead) continue;
+    if (socket._httpMessage && !socket._httpMessage.finished) continue;
+    socket.destroy();
+  }
 }
 
 function startDrain() {
