@@ -95,6 +95,11 @@ export declare class Primary {
   removeWorker(key: string, worker: number): void
   /** The handle's last worker left. */
   closeHandle(key: string): void
+  /**
+   * The descriptor of the socket the handle accepts on (the engine's
+   * copy; JS closed its own), for a new primary to inherit, or -1.
+   */
+  listenerFd(key: string): number
   /** A connection JS accepted for the handle (copied here). */
   connection(key: string, fd: number): void
   /**

@@ -205,6 +205,13 @@ impl Primary {
         self.engine.close_handle(&key);
     }
 
+    /// The descriptor of the socket the handle accepts on (the engine's
+    /// copy; JS closed its own), for a new primary to inherit, or -1.
+    #[napi(catch_unwind)]
+    pub fn listener_fd(&self, key: String) -> i32 {
+        self.engine.listener_fd(&key).unwrap_or(-1)
+    }
+
     /// A connection JS accepted for the handle (copied here).
     #[napi(catch_unwind)]
     pub fn connection(&self, key: String, fd: i32) -> Result<()> {

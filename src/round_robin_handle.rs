@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::io;
 use std::net::IpAddr;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::rc::Rc;
 
 use socket2::SockRef;
@@ -85,6 +85,11 @@ impl Listener {
             backoff,
             sock,
         })
+    }
+
+    /// The socket's descriptor (ours; it stays open as long as we do).
+    pub(crate) fn raw_fd(&self) -> RawFd {
+        self.sock.as_raw_fd()
     }
 
     /// Accept what waits (at most `ACCEPTS_PER_CALLBACK`).

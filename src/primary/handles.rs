@@ -81,6 +81,14 @@ impl Engine {
         st.pump(&key);
     }
 
+    /// The descriptor of the socket the handle `key` accepts on, if it has
+    /// one of its own: a primary upgrading itself passes it to the new one
+    /// (lib/supervisor/upgrade.js), which inherits a copy.
+    pub(crate) fn listener_fd(&self, key: &str) -> Option<RawFd> {
+        let st = self.state.borrow();
+        st.handles.get(key)?.listener.as_ref().map(Listener::raw_fd)
+    }
+
     /// The handle's last worker left: close it. Connections still waiting
     /// are closed with it, as in Node.
     pub(crate) fn close_handle(&self, key: &str) {
