@@ -109,9 +109,10 @@ export declare class Primary {
   handOverLeftovers(worker: number): void
   /**
    * `worker`'s SO_REUSEPORT socket for `key` (the engine keeps it; send a
-   * copy), or -errno.
+   * copy), or -errno. `inherited`: a socket of the group an upgrade's old
+   * primary had (copied here), to use instead of making one.
    */
-  reuseportSocket(key: string, worker: number, address: string | undefined | null, port: number, ipv6Only: boolean): number
+  reuseportSocket(key: string, worker: number, address: string | undefined | null, port: number, ipv6Only: boolean, inherited?: number | undefined | null): number
   /**
    * `worker` is done with its reuseport socket: its accept queue goes to
    * the others.

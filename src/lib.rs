@@ -227,7 +227,8 @@ impl Primary {
     }
 
     /// `worker`'s SO_REUSEPORT socket for `key` (the engine keeps it; send a
-    /// copy), or -errno.
+    /// copy), or -errno. `inherited`: a socket of the group an upgrade's old
+    /// primary had (copied here), to use instead of making one.
     #[napi(catch_unwind)]
     pub fn reuseport_socket(
         &self,
@@ -236,7 +237,12 @@ impl Primary {
         address: Option<String>,
         port: u32,
         ipv6_only: bool,
+        inherited: Option<i32>,
     ) -> i32 {
+        let inherited = match inherited.map(sys::duplicate_raw).transpose() {
+            Ok(fd) => fd,
+            Err(e) => return -(e as i32),
+        };
         let ip = match address.as_deref().map(str::parse::<IpAddr>).transpose() {
             Ok(ip) => ip,
             Err(_) => return -nix::libc::EINVAL,
@@ -250,7 +256,7 @@ impl Primary {
             ipv6_only,
         };
         self.engine
-            .reuseport_socket(&key, address, worker)
+            .reuseport_socket(&key, address, worker, inherited)
             .unwrap_or_else(errno_of)
     }
 

@@ -41,15 +41,22 @@ impl ReusePortGroup {
         }
     }
 
-    /// `worker`'s socket (made on first asking); the group keeps it, the
-    /// caller sends a copy.
-    pub(crate) fn socket_for(&mut self, worker: u32) -> io::Result<RawFd> {
+    /// `worker`'s socket (made on first asking, unless `inherited` gives
+    /// one: an old worker's, which an upgrade's new primary takes over so
+    /// that no socket leaves the group, as closing one resets what the
+    /// kernel queued on it); the group keeps it, the caller sends a copy.
+    pub(crate) fn socket_for(
+        &mut self,
+        worker: u32,
+        inherited: Option<OwnedFd>,
+    ) -> io::Result<RawFd> {
         if let Some(sock) = self.sockets.get(&worker) {
             return Ok(sock.as_raw_fd());
         }
-        let sock = match self.bound {
-            Some(addr) => bind(addr, self.address.ipv6_only)?,
-            None => self.bind_first()?,
+        let sock = match (inherited, self.bound) {
+            (Some(fd), _) => Socket::from(fd),
+            (None, Some(addr)) => bind(addr, self.address.ipv6_only)?,
+            (None, None) => self.bind_first()?,
         };
         if self.bound.is_none() {
             self.bound = sock.local_addr()?.as_socket();
@@ -131,28 +138,40 @@ mod tests {
     #[test]
     fn every_worker_gets_its_own_socket_on_the_same_port() {
         let mut g = group(Some(IpAddr::V4(Ipv4Addr::LOCALHOST)));
-        let a = name(g.socket_for(1).expect("first socket"));
-        let b = name(g.socket_for(2).expect("second socket"));
+        let a = name(g.socket_for(1, None).expect("first socket"));
+        let b = name(g.socket_for(2, None).expect("second socket"));
         assert_ne!(a.port(), 0);
         assert_eq!(a, b);
         // Asking again gives the same socket, not a third one.
-        assert_eq!(name(g.socket_for(1).expect("same socket")), a);
+        assert_eq!(name(g.socket_for(1, None).expect("same socket")), a);
         assert_eq!(g.sockets.len(), 2);
     }
 
     #[test]
     fn listen_0_on_any_address_shares_one_port() {
         let mut g = group(None);
-        let a = name(g.socket_for(1).expect("first socket"));
-        let b = name(g.socket_for(2).expect("second socket"));
+        let a = name(g.socket_for(1, None).expect("first socket"));
+        let b = name(g.socket_for(2, None).expect("second socket"));
         assert_eq!(a, b);
         assert_ne!(a.port(), 0);
     }
 
     #[test]
+    fn an_inherited_socket_is_the_workers_and_sets_the_port() {
+        let mut old = group(Some(IpAddr::V4(Ipv4Addr::LOCALHOST)));
+        let addr = name(old.socket_for(1, None).expect("old socket"));
+        let copy = crate::sys::duplicate_raw(old.sockets[&1].as_raw_fd()).expect("dup");
+        let mut g = group(Some(IpAddr::V4(Ipv4Addr::LOCALHOST)));
+        let fd = g.socket_for(7, Some(copy)).expect("inherited");
+        assert_eq!(name(fd), addr);
+        // Later sockets bind the inherited one's port (the group's listen(0)).
+        assert_eq!(name(g.socket_for(8, None).expect("new socket")), addr);
+    }
+
+    #[test]
     fn a_leaving_workers_queue_is_drained() {
         let mut g = group(Some(IpAddr::V4(Ipv4Addr::LOCALHOST)));
-        let fd = g.socket_for(1).expect("socket");
+        let fd = g.socket_for(1, None).expect("socket");
         let copy = Socket::from(crate::sys::duplicate_raw(fd).expect("dup"));
         copy.listen(16).expect("listen");
         let addr = name(fd);

@@ -117,19 +117,21 @@ impl Engine {
         }
     }
 
-    /// `worker`'s own SO_REUSEPORT socket for `key` (made on first asking).
+    /// `worker`'s own SO_REUSEPORT socket for `key` (made on first asking,
+    /// or `inherited`: one an upgrade's old primary had in the group).
     pub(crate) fn reuseport_socket(
         &self,
         key: &str,
         address: Address,
         worker: u32,
+        inherited: Option<OwnedFd>,
     ) -> io::Result<RawFd> {
         let mut st = self.state.borrow_mut();
         let group = st
             .groups
             .entry(key.into())
             .or_insert_with(|| ReusePortGroup::new(address));
-        group.socket_for(worker)
+        group.socket_for(worker, inherited)
     }
 
     /// `worker` is done with its reuseport socket: what waits in its accept
