@@ -13,6 +13,7 @@ const { RoundRobinHandle } = require('./round_robin_handle');
 const { SharedHandle } = require('./shared_handle');
 const { ReusePortHandle, EngineSocket } = require('./reuseport_handle');
 const registry = require('./supervisor/registry');
+const inherited = require('./supervisor/inherited');
 const contract = require('./contract.json');
 
 const {
@@ -261,15 +262,7 @@ function queryServer(worker, message) {
       address = path.relative(process.cwd(), address);
       if (message.address.length < address.length) address = message.address;
     }
-    // UDP is connectionless: always shared.
-    const udp = message.addressType === 'udp4' || message.addressType === 'udp6';
-    if (!udp && PRIMARY_ACCEPTS.has(schedulingPolicy)) {
-      handle = new RoundRobinHandle(key, address, message, schedulingPolicy);
-    } else if (!udp && schedulingPolicy === SCHED_REUSEPORT && ReusePortHandle.appliesTo(message)) {
-      handle = new ReusePortHandle(key, address, message);
-    } else {
-      handle = new SharedHandle(key, address, message);
-    }
+    handle = createHandle(key, address, message);
     handles.set(key, handle);
   }
   if (!handle.data) handle.data = message.data;
@@ -278,6 +271,42 @@ function queryServer(worker, message) {
     if (errno) handles.delete(key); // Gives other workers a chance to retry.
     send(worker, { errno, key, ack: message.seq, data, ...reply }, socket);
   });
+}
+
+// A new server handle for `key`. A primary started by an upgrade takes
+// the socket the old primary had for the same key (lib/supervisor/
+// inherited.js) instead of binding one: the same socket, so that no
+// connection is refused in between. A policy changed across the upgrade
+// keeps the socket in whatever handle the new policy can use it.
+function createHandle(key, address, message) {
+  // UDP is connectionless: always shared.
+  const udp = message.addressType === 'udp4' || message.addressType === 'udp6';
+  const reuseport = !udp && schedulingPolicy === SCHED_REUSEPORT && ReusePortHandle.appliesTo(message);
+  let adopt = inherited.take(key, ['rr', 'shared']);
+  // Old SO_REUSEPORT sockets: new ones join them, or, under another
+  // policy (which cannot bind beside them), one of them is adopted.
+  if (adopt === null && !reuseport) adopt = inherited.take(key, ['reuseport']);
+  if (!udp && (PRIMARY_ACCEPTS.has(schedulingPolicy) || (reuseport && adopt !== null))) {
+    const policy = PRIMARY_ACCEPTS.has(schedulingPolicy) ? schedulingPolicy : SCHED_RR;
+    return new RoundRobinHandle(key, address, message, policy,
+      { adopt, extra: inherited.takeAll(key, 'reuseport') });
+  }
+  if (reuseport) return new ReusePortHandle(key, address, message, { inherited: inherited.takeAll(key, 'reuseport') });
+  return new SharedHandle(key, address, message, { adopt });
+}
+
+/** Every listening socket a new primary must inherit: [{ fd, kind, key }]. */
+function inheritableSockets() {
+  const out = [];
+  for (const [key, handle] of handles) {
+    for (const s of handle.inheritable()) out.push({ ...s, key });
+  }
+  return out;
+}
+
+/** The new primary serves on our sockets: stop accepting where we can. */
+function handOverSockets() {
+  for (const handle of handles.values()) handle.handOver();
 }
 
 function listening(worker, message) {
@@ -327,6 +356,9 @@ Worker.prototype.destroy = function destroy(signo) {
 
 // Supervision (lib/supervisor/): reload, scale, stats, shutdown, supervise.
 // Not enumerable, so the cluster object has node:cluster's own keys.
-require('./supervisor').attach(cluster, { connections: require('./process') });
+require('./supervisor').attach(cluster, {
+  connections: require('./process'),
+  sockets: { inheritable: inheritableSockets, handOver: handOverSockets },
+});
 
 module.exports = cluster;

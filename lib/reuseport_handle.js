@@ -4,8 +4,16 @@
 // and the kernel spreads connections over them. When a worker leaves, the
 // connections still queued on its socket go to the others through a
 // round-robin handle of the engine that has no listener of its own.
+//
+// Across a primary upgrade the new primary's workers take over the old
+// workers' sockets (`inherited`), one each, so that none leaves the group
+// (closing one resets what the kernel queued on it); until a new worker
+// takes one, and for any left over, the new primary accepts on it itself
+// (lib/inherited_listener.js). The old primary closes its copies at once
+// (handOver()); its workers accept on theirs until they are drained.
 const { getEngine } = require('./process');
 const { UV_TCP_IPV6ONLY } = require('./round_robin_handle');
+const { InheritedListener } = require('./inherited_listener');
 const { policies } = require('./contract.json');
 
 let warned = false;
@@ -39,22 +47,59 @@ class ReusePortHandle {
     return (addressType === 4 || addressType === 6) && !(fd >= 0);
   }
 
-  constructor(key, address, { port, flags }) {
+  /** `inherited`: the old workers' sockets of this key ([{ fd }]). */
+  constructor(key, address, { port, flags }, { inherited = [] } = {}) {
     this.key = key;
     this.address = typeof address === 'string' ? address : null;
     this.port = port;
     this.ipv6Only = Boolean(flags & UV_TCP_IPV6ONLY);
     this.all = new Map();
-    getEngine().listen(key, -1, policies.SCHED_RR);
+    // Our workers' sockets (the engine's), by worker id.
+    this.fds = new Map();
+    const engine = getEngine();
+    engine.listen(key, -1, policies.SCHED_RR);
+    this.inheritedListeners = inherited.map((s) => new InheritedListener(key, s.fd, engine))
+      .filter((l) => l.handle !== null);
+    // listen(0): the port the old sockets were given.
+    const old = this.inheritedListeners.length ? this.inheritedListeners[0].address() : null;
+    if (old && !this.port) this.port = old.port;
+  }
+
+  /** The sockets a new primary inherits: [{ fd, kind }]. */
+  inheritable() {
+    return [...this.fds.values(), ...this.inheritedListeners.map((l) => l.fd)]
+      .filter((fd) => fd >= 0).map((fd) => ({ fd, kind: 'reuseport' }));
+  }
+
+  /**
+   * The new primary accepts on copies of our sockets: close ours now
+   * (without taking what waits on them, which it takes); our workers
+   * accept on theirs until they are drained.
+   */
+  handOver() {
+    getEngine().reuseportClose(this.key);
+    this.fds.clear();
+    this.closeInherited();
+  }
+
+  closeInherited() {
+    for (const l of this.inheritedListeners) l.close();
+    this.inheritedListeners = [];
   }
 
   add(worker, send) {
     const engine = getEngine();
-    const fd = engine.reuseportSocket(this.key, worker.id, this.address, this.port, this.ipv6Only);
+    // An old worker's socket, while there is one nobody took.
+    const old = this.inheritedListeners.shift();
+    const fd = engine.reuseportSocket(this.key, worker.id, this.address, this.port, this.ipv6Only,
+      old ? old.fd : undefined);
+    // The engine has its own copy now.
+    if (old) old.close();
     if (fd < 0) {
       if (this.all.size === 0) this.close();
       return send(fd, null);
     }
+    this.fds.set(worker.id, fd);
     this.all.set(worker.id, worker);
     send(null, null, new EngineSocket(fd));
     engine.addWorker(this.key, worker.id);
@@ -69,6 +114,7 @@ class ReusePortHandle {
     engine.removeWorker(this.key, worker.id);
     if (retiring) return false;
     this.all.delete(worker.id);
+    this.fds.delete(worker.id);
     engine.reuseportRelease(this.key, worker.id);
     if (this.all.size !== 0) return false;
     this.close();
@@ -79,6 +125,8 @@ class ReusePortHandle {
     const engine = getEngine();
     engine.closeHandle(this.key);
     engine.reuseportClose(this.key);
+    this.fds.clear();
+    this.closeInherited();
   }
 }
 
