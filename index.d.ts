@@ -270,6 +270,10 @@ declare namespace cluster {
     reloadSignal?: NodeJS.Signals | boolean | null | undefined;
     /** SIGTTIN adds a worker, SIGTTOU removes one (never below 1). */
     scaleSignals?: boolean | undefined;
+    /** Signal that starts `cluster.upgrade()` (`true` means `'SIGUSR2'`). */
+    upgradeSignal?: NodeJS.Signals | boolean | null | undefined;
+    /** How long the new primary of an upgrade may take until its workers serve, ms (default 30000). */
+    upgradeTimeout?: number | undefined;
     /** How long a worker being taken out of service may take to leave, ms (default 10000). */
     drainTimeout?: number | undefined;
     /** How long a new worker may take to listen, ms (default 30000). */
@@ -279,7 +283,7 @@ declare namespace cluster {
     /** Address of the metrics server (default `'127.0.0.1'`). */
     statsHost?: string | undefined;
     /**
-     * Take commands (`rust-cluster status`, `reload`, `scale`, `stop`, `top`)
+     * Take commands (`rust-cluster status`, `reload`, `scale`, `stop`, `top`, `upgrade`)
      * on a Unix socket: `true` (named after the program's file), a socket
      * path, or `{ name, path }`.
      */
@@ -325,6 +329,34 @@ declare namespace cluster {
     /** How long it took, ms. */
     ms: number;
     results: ReloadResult[];
+  }
+
+  /**
+   * The 'upgrade' event's argument (emitted by both primaries of an
+   * upgrade: the old one, `from`, and the new one, `to`), what
+   * `cluster.upgrade()` resolves to, and `err.report` of a failed upgrade.
+   */
+  interface UpgradeReport {
+    /** `false`: the new primary failed and was stopped; the old one goes on. */
+    ok: boolean;
+    /** Pid of the old primary. */
+    from: number;
+    /** Pid of the new primary (null if it could not be started). */
+    to: number | null;
+    /** The new primary's workers serving when it took over (success only). */
+    workers?: Array<{ id: number; pid: number }>;
+    /** Why it failed (failure only). */
+    error?: string;
+    /** How long it took, ms. */
+    ms: number;
+  }
+
+  /** The 'shutdown' event's argument. */
+  interface ShutdownInfo {
+    signal: NodeJS.Signals | null;
+    timeout: number;
+    /** `'upgrade'` when the old primary of an upgrade drains its workers. */
+    reason?: 'upgrade';
   }
 
   /** Options of `cluster.shutdown()`. */
@@ -419,6 +451,12 @@ declare namespace cluster {
     stats(): ClusterStats;
     /** Drain every worker and kill those left after the timeout; resolves to the exit code (0 or 124). */
     shutdown(options?: ShutdownCallOptions): Promise<number>;
+    /**
+     * Replace the primary itself (Rust engine): start a new primary from this
+     * one's command line, hand it the listening sockets; resolves once it
+     * has taken over (this primary then drains its workers and exits).
+     */
+    upgrade(): Promise<UpgradeReport>;
   }
 
   /**
@@ -502,7 +540,8 @@ declare namespace cluster {
     on(event: 'memory', listener: (worker: Worker, rss: number) => void): this;
     on(event: 'maxRequests', listener: (worker: Worker, served: number) => void): this;
     on(event: 'reload', listener: (report: ReloadReport) => void): this;
-    on(event: 'shutdown', listener: (info: { signal: NodeJS.Signals | null; timeout: number }) => void): this;
+    on(event: 'shutdown', listener: (info: ShutdownInfo) => void): this;
+    on(event: 'upgrade', listener: (report: UpgradeReport) => void): this;
 
     once(event: string, listener: (...args: any[]) => void): this;
     once(event: 'disconnect', listener: (worker: Worker) => void): this;
@@ -522,7 +561,8 @@ declare namespace cluster {
     once(event: 'memory', listener: (worker: Worker, rss: number) => void): this;
     once(event: 'maxRequests', listener: (worker: Worker, served: number) => void): this;
     once(event: 'reload', listener: (report: ReloadReport) => void): this;
-    once(event: 'shutdown', listener: (info: { signal: NodeJS.Signals | null; timeout: number }) => void): this;
+    once(event: 'shutdown', listener: (info: ShutdownInfo) => void): this;
+    once(event: 'upgrade', listener: (report: UpgradeReport) => void): this;
 
     prependListener(event: string, listener: (...args: any[]) => void): this;
     prependListener(event: 'disconnect', listener: (worker: Worker) => void): this;

@@ -66,6 +66,7 @@ export const reload = cluster.reload;
 export const scale = cluster.scale;
 export const stats = cluster.stats;
 export const shutdown = cluster.shutdown;
+export const upgrade = cluster.upgrade;
 // Which engine runs the primary: 'rust' or 'node' (undefined in a worker).
 export const engine = cluster.engine;
 

@@ -86,7 +86,7 @@ test('the same names as node:cluster exports', async () => {
   assert.deepStrictEqual(node.all.filter((k) => !ours.all.includes(k)), [], 'names missing');
   // Plus what rust-cluster adds in the primary: supervision functions and
   // scheduling policies.
-  const added = ['SCHED_LEASTCONN', 'SCHED_REUSEPORT', 'SCHED_STICKY', 'engine', 'reload', 'scale', 'shutdown', 'stats', 'supervise'];
+  const added = ['SCHED_LEASTCONN', 'SCHED_REUSEPORT', 'SCHED_STICKY', 'engine', 'reload', 'scale', 'shutdown', 'stats', 'supervise', 'upgrade'];
   assert.deepStrictEqual(ours.defined, [...node.defined, ...added].sort());
   assert.ok(ours.all.includes('worker'), 'worker is exported in the primary too (undefined)');
   // Like node:cluster, no EventEmitter methods: they are inherited, not own.

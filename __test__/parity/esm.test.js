@@ -17,7 +17,7 @@ describe('parity/esm', { concurrency: CONCURRENCY }, () => {
     };
     // Names starting with '_' (EventEmitter's _events etc.) are not API;
     // the supervision functions and policies are rust-cluster's additions.
-    const added = ['SCHED_LEASTCONN', 'SCHED_REUSEPORT', 'SCHED_STICKY', 'engine', 'reload', 'scale', 'shutdown', 'stats', 'supervise'];
+    const added = ['SCHED_LEASTCONN', 'SCHED_REUSEPORT', 'SCHED_STICKY', 'engine', 'reload', 'scale', 'shutdown', 'stats', 'supervise', 'upgrade'];
     const keep = (k) => !k.startsWith('_') && !added.includes(k);
     const normalize = (r) => r.events.map((e) => (e.names ? { ...e, names: e.names.filter(keep) } : e));
     await compareImpls(t, 'parity-esm.mjs', { check }, normalize);

@@ -25,6 +25,9 @@ test('supervise() rejects bad options with ERR_INVALID_ARG_TYPE / ERR_OUT_OF_RAN
     [{ readySignal: 'yes' }, TypeError, 'ERR_INVALID_ARG_TYPE', /options.readySignal/],
     [{ notify: 1 }, TypeError, 'ERR_INVALID_ARG_TYPE', /options.notify/],
     [{ reloadRetries: 1000 }, RangeError, 'ERR_OUT_OF_RANGE', /options.reloadRetries/],
+    [{ upgradeSignal: 'USR2' }, TypeError, 'ERR_INVALID_ARG_VALUE', /options.upgradeSignal/],
+    [{ upgradeSignal: 2 }, TypeError, 'ERR_INVALID_ARG_TYPE', /options.upgradeSignal/],
+    [{ upgradeTimeout: 0 }, RangeError, 'ERR_OUT_OF_RANGE', /options.upgradeTimeout/],
     ['all', TypeError, 'ERR_INVALID_ARG_TYPE', /"options" argument must be of type object/],
   ];
   for (const [options, Class, code, message] of cases) {
@@ -38,7 +41,7 @@ test('supervise() rejects bad options with ERR_INVALID_ARG_TYPE / ERR_OUT_OF_RAN
 });
 
 test('the supervision functions are not own enumerable keys of the cluster object', () => {
-  for (const name of ['supervise', 'reload', 'scale', 'stats', 'shutdown']) {
+  for (const name of ['supervise', 'reload', 'scale', 'stats', 'shutdown', 'upgrade']) {
     assert.equal(typeof cluster[name], 'function');
     assert.ok(!Object.keys(cluster).includes(name), name);
   }

@@ -1,7 +1,7 @@
 'use strict';
 // The commands of the control socket (control.js), in terms of the
 // cluster's own supervision functions: what `rust-cluster status`, `reload`,
-// `scale N` and `stop` run in the primary.
+// `scale N`, `stop` and `upgrade` run in the primary.
 const options = require('./options');
 const { reloadReport, incomplete } = require('./reload');
 
@@ -22,6 +22,11 @@ function createCommands(state, api) {
       const { report } = await reloadReport(state);
       if (report.failed > 0) throw incomplete(report);
       return report;
+    },
+    /** Answered once the new primary has taken over (upgrade.js); we drain and exit after. */
+    upgrade() {
+      if (state.shuttingDown) throw shuttingDownError();
+      return api.upgrade();
     },
     scale(request) {
       if (state.shuttingDown) throw shuttingDownError();

@@ -86,7 +86,8 @@ async function liveNames() {
   const dir = controlPaths.directory();
   let entries;
   try {
-    entries = fs.readdirSync(dir).filter((f) => f.endsWith('.sock')).sort();
+    // Not a primary's private name while it binds (control.js).
+    entries = fs.readdirSync(dir).filter((f) => f.endsWith('.sock') && !f.startsWith('.')).sort();
   } catch {
     return [];
   }

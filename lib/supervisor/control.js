@@ -59,12 +59,13 @@ async function clearStale(file, name) {
   if (!st.isSocket()) {
     throw controlError('ERR_RUST_CLUSTER_CONTROL_IN_USE', `${file} exists and is not a socket`);
   }
-  if (await probe(file)) {
-    throw controlError('ERR_RUST_CLUSTER_CONTROL_IN_USE',
-      `a cluster named '${name}' is already running (control socket ${file}); ` +
-      'stop it or choose another name');
-  }
+  if (await probe(file)) throw inUse(file, name);
   fs.unlinkSync(file);
+}
+
+function inUse(file, name) {
+  return controlError('ERR_RUST_CLUSTER_CONTROL_IN_USE',
+    `a cluster named '${name}' is already running (control socket ${file}); stop it or choose another name`);
 }
 
 function listenOn(server, file) {
@@ -94,9 +95,11 @@ function errorAnswer(id, err) {
 /**
  * Start a control server for `config` ({ name, path }) that runs
  * `commands[cmd](request, { afterAnswer })`. Resolves to
- * { path, name, close() }.
+ * { path, name, close() }. `replace`: take the name from the live primary
+ * that has it (an upgrade's old one): bound under a name of our own, then
+ * renamed over it, so that the name always leads to one of the two.
  */
-async function startControl(config, commands) {
+async function startControl(config, commands, { replace = false } = {}) {
   const name = config.name;
   let file = config.path;
   if (file === null) {
@@ -106,12 +109,32 @@ async function startControl(config, commands) {
   } else {
     file = path.resolve(file);
   }
-  await clearStale(file, name);
+  if (!replace) await clearStale(file, name);
 
   const server = net.createServer((socket) => serve(socket, commands));
   server.maxConnections = MAX_CLIENTS;
-  await listenOn(server, file);
-  fs.chmodSync(file, 0o600);
+  // Bound under a name of our own, then linked (or renamed) to the name:
+  // libuv removes the path it bound when the server closes, and the name
+  // may be another primary's by then (an upgrade's new one).
+  const bound = path.join(path.dirname(file), `.${process.pid}.sock`);
+  fs.rmSync(bound, { force: true });
+  await listenOn(server, bound);
+  try {
+    fs.chmodSync(bound, 0o600);
+    if (replace) {
+      fs.renameSync(bound, file);
+    } else {
+      try {
+        fs.linkSync(bound, file);
+      } catch (err) {
+        throw err.code === 'EEXIST' ? inUse(file, name) : err;
+      }
+      fs.unlinkSync(bound);
+    }
+  } catch (err) {
+    server.close();
+    throw err;
+  }
   const { ino } = fs.statSync(file);
   server.unref();
 

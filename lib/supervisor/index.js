@@ -1,10 +1,11 @@
 'use strict';
 // Supervision for the primary: cluster.supervise(options) turns on respawn,
-// graceful shutdown, heartbeat, memory and request-count recycling, reload
-// and scale signals, the Prometheus and health endpoints, the control socket
-// and systemd notification; cluster.reload(), scale(n), stats() and
-// shutdown() work with or without it. Nothing here runs, listens or handles
-// a signal until one of these is called.
+// graceful shutdown, heartbeat, memory and request-count recycling, reload,
+// scale and upgrade signals, the Prometheus and health endpoints, the
+// control socket and systemd notification; cluster.reload(), scale(n),
+// stats(), shutdown() and upgrade() work with or without it. Nothing here
+// runs, listens or handles a signal until one of these is called (or the
+// primary was started by an upgrade: takeover.js).
 const os = require('node:os');
 const options = require('./options');
 const registry = require('./registry');
@@ -18,10 +19,13 @@ const { reload } = require('./reload');
 const { scale } = require('./scale');
 const { shutdown } = require('./shutdown');
 const { stats } = require('./stats');
+const { upgrade } = require('./upgrade');
+const { createTakeover } = require('./takeover');
+const inherited = require('./inherited');
 const health = require('./health');
 const prometheus = require('./prometheus');
 
-function createState(cluster, connections) {
+function createState(cluster, connections, sockets) {
   const state = {
     cluster,
     /**
@@ -31,6 +35,12 @@ function createState(cluster, connections) {
     connections() {
       return connections;
     },
+    /** The engine's listening sockets, `{ inheritable(), handOver() }`, for upgrade.js; or null. */
+    sockets,
+    /** The upgrade under way (a Promise), upgrade.js. */
+    upgrade: null,
+    /** A primary started by an upgrade: its takeover (takeover.js), else null. */
+    takeover: null,
     config: options.defaults(),
     shuttingDown: false,
     shutdownPromise: null,
@@ -70,10 +80,12 @@ function createState(cluster, connections) {
  * and maxRequests read per-worker connection counters,
  * `{ connectionStats(), trackConnections() }`: lib/portable/connections.js on
  * the portable engine; by default the Rust engine's, lib/process.js.
+ * `engine.sockets` ({ inheritable(), handOver() }, lib/primary.js) lets the
+ * primary upgrade itself; the portable engine has none.
  */
 function attach(cluster, engine = {}) {
   let state = null;
-  const getState = () => (state ||= createState(cluster, engine.connections || null));
+  const getState = () => (state ||= createState(cluster, engine.connections || null, engine.sockets || null));
 
   function onSignal(signal, handler) {
     process.on(signal, handler);
@@ -110,7 +122,23 @@ function attach(cluster, engine = {}) {
         (config.path === null || st.control.path === config.path)) return;
     st.closeControl();
     if (!config) return;
-    st.control = await startControl(config, createCommands(st, api));
+    // Taking over from an upgrade's old primary: its live socket's name
+    // becomes ours (replaced in one step).
+    st.control = await startControl(config, createCommands(st, api), { replace: st.takeover !== null });
+  }
+
+  // The metrics server, on the socket an upgrade's old primary had, if any.
+  function startStatsServer(st, config) {
+    if (config.statsPort === null) return null;
+    const old = inherited.take('stats', ['stats']);
+    return prometheus.listen(old ? { fd: old.fd } : { port: config.statsPort, host: config.statsHost },
+      () => api.stats(), (path, req, res) => health.answer(st, path, req, res))
+      .then((server) => { st.statsServer = server; });
+  }
+
+  function onUpgradeSignal() {
+    api.upgrade().catch((err) => process.emitWarning(`upgrade failed: ${err.message}`,
+      { code: 'RUST_CLUSTER_UPGRADE_FAILED' }));
   }
 
   const api = {
@@ -136,6 +164,7 @@ function attach(cluster, engine = {}) {
             { code: 'RUST_CLUSTER_RELOAD_FAILED' }));
         });
       }
+      if (config.upgradeSignal) onSignal(config.upgradeSignal, onUpgradeSignal);
       if (config.scaleSignals) {
         const by = (delta) => () => {
           const n = Math.max(1, registry.activeWorkers().length + delta);
@@ -149,11 +178,13 @@ function attach(cluster, engine = {}) {
       else st.heartbeat.stop();
       st.maxRequests.start();
       st.notify.start(config.notify);
-      const statsServer = config.statsPort === null ? null
-        : prometheus.listen(config.statsPort, config.statsHost, () => api.stats(),
-          (path, req, res) => health.answer(st, path, req, res))
-          .then((server) => { st.statsServer = server; });
-      return Promise.all([statsServer, startControlSocket(st, config.control)]).then(() => cluster);
+      const servers = () => Promise.all([startStatsServer(st, config), startControlSocket(st, config.control)]);
+      // Started by an upgrade: the old primary has these until we take over.
+      if (st.takeover && !st.takeover.done) {
+        st.takeover.deferServers(servers);
+        return Promise.resolve(cluster);
+      }
+      return servers().then(() => cluster);
     },
     reload() {
       const st = getState();
@@ -168,6 +199,9 @@ function attach(cluster, engine = {}) {
     stats() {
       const st = getState();
       return stats(st, st.connections());
+    },
+    upgrade() {
+      return upgrade(getState());
     },
     shutdown(opts = {}) {
       if (opts === null || typeof opts !== 'object') {
@@ -187,6 +221,13 @@ function attach(cluster, engine = {}) {
 
   for (const [name, fn] of Object.entries(api)) {
     Object.defineProperty(cluster, name, { value: fn, writable: true, configurable: true, enumerable: false });
+  }
+
+  // Started by an upgrade: serve on what we inherited, tell the old
+  // primary when our workers do.
+  if (inherited.upgrade() !== null) {
+    const st = getState();
+    st.takeover = createTakeover(st);
   }
 }
 

@@ -44,9 +44,13 @@ function createNotify(state) {
     return `${health.servingWorkers(state).length} workers serving`;
   }
 
-  /** Send READY=1 the first time the first workers all serve. */
+  /**
+   * Send READY=1 the first time the first workers all serve (a new
+   * primary of an upgrade: once it has taken over, takeover.js).
+   */
   function check() {
     if (readySent || target === null || state.shuttingDown) return;
+    if (state.takeover && !state.takeover.done) return;
     if (health.servingWorkers(state).length === 0 || health.startingWorkers(state).length > 0) return;
     readySent = true;
     send({ READY: 1, MAINPID: process.pid, STATUS: status() });
@@ -98,6 +102,10 @@ function createNotify(state) {
     stopping() {
       // The watchdog goes on: the loop still runs while workers drain.
       send({ STOPPING: 1, STATUS: 'shutting down' });
+    },
+    /** An upgrade's new primary took over: it is the service's main process now. */
+    mainPid(pid) {
+      send({ MAINPID: pid, STATUS: `upgraded: the new primary is pid ${pid}` });
     },
   };
 }

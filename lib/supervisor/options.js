@@ -13,6 +13,8 @@ const DEFAULTS = {
   // How many times reload() forks again a replacement that died before it
   // was ready, before it gives up on that worker.
   reloadRetries: 2,
+  // How long the new primary of an upgrade may take to serve and take over.
+  upgradeTimeout: 30000,
 };
 
 function isObject(v) {
@@ -76,6 +78,11 @@ function normalize(options = {}) {
   o.reloadSignal = options.reloadSignal === undefined || options.reloadSignal === null ||
     options.reloadSignal === false ? null
     : signalName(options.reloadSignal === true ? 'SIGHUP' : options.reloadSignal, 'options.reloadSignal');
+  o.upgradeSignal = options.upgradeSignal === undefined || options.upgradeSignal === null ||
+    options.upgradeSignal === false ? null
+    : signalName(options.upgradeSignal === true ? 'SIGUSR2' : options.upgradeSignal, 'options.upgradeSignal');
+  o.upgradeTimeout = options.upgradeTimeout === undefined ? DEFAULTS.upgradeTimeout
+    : integer(options.upgradeTimeout, 'options.upgradeTimeout', 1);
   if (options.scaleSignals !== undefined && typeof options.scaleSignals !== 'boolean') {
     throw errors.invalidArgType('options.scaleSignals', 'boolean', options.scaleSignals);
   }

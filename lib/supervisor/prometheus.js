@@ -59,9 +59,11 @@ function render(s) {
 
 /**
  * Serve render(getStats()) on /metrics, and whatever `other(path, req, res)`
- * answers (returning true), the health endpoints. Resolves once listening.
+ * answers (returning true), the health endpoints, listening as
+ * `where` says ({ port, host }, or { fd } inherited from an upgrade's old
+ * primary). Resolves once listening.
  */
-function listen(port, host, getStats, other = () => false) {
+function listen(where, getStats, other = () => false) {
   // node:http on first use: loading it costs every primary ~12 ms at start.
   const server = require('node:http').createServer((req, res) => {
     const path = (req.url || '').split('?')[0];
@@ -77,7 +79,7 @@ function listen(port, host, getStats, other = () => false) {
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, host, () => {
+    server.listen(where.fd === undefined ? { port: where.port, host: where.host } : { fd: where.fd }, () => {
       server.removeListener('error', reject);
       // The primary lives as long as its workers; this server must not
       // keep it alive on its own.

@@ -36,7 +36,7 @@ function outputRead(worker) {
   });
 }
 
-function shutdown(state, { timeout, signal = null } = {}) {
+function shutdown(state, { timeout, signal = null, reason = null } = {}) {
   if (state.shutdownPromise) return state.shutdownPromise;
   if (timeout === undefined) {
     timeout = state.config.shutdown ? state.config.shutdown.timeout : DEFAULTS.shutdown.timeout;
@@ -46,7 +46,8 @@ function shutdown(state, { timeout, signal = null } = {}) {
   state.heartbeat.stop();
   state.maxRequests.stop();
   state.notify.stopping();
-  state.cluster.emit('shutdown', { signal, timeout });
+  // `reason`: 'upgrade' when the old primary of an upgrade drains.
+  state.cluster.emit('shutdown', reason === null ? { signal, timeout } : { signal, timeout, reason });
   const workers = registry.liveWorkers();
   for (const w of workers) w.process.once('close', () => closed.add(w.process));
   state.shutdownPromise = Promise.all(workers.map((w) => drain(w, timeout, 'shutdown')))

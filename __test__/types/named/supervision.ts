@@ -1,7 +1,7 @@
 // The supervision API rust-cluster adds (cluster.supervise, reload, scale,
-// stats, shutdown and their events), as a program would use it.
+// stats, shutdown, upgrade and their events), as a program would use it.
 import cluster = require('rust-cluster');
-import { supervise, reload, scale, stats, shutdown, type SuperviseOptions, type ClusterStats, type WorkerStats, type ReloadReport } from 'rust-cluster';
+import { supervise, reload, scale, stats, shutdown, upgrade, type SuperviseOptions, type ClusterStats, type WorkerStats, type ReloadReport, type UpgradeReport } from 'rust-cluster';
 
 const options: SuperviseOptions = {
   respawn: { minDelay: 100, maxDelay: 5000, maxCrashes: 5, crashWindow: 60000 },
@@ -20,6 +20,8 @@ const options: SuperviseOptions = {
   readySignal: false,
   notify: true,
   reloadRetries: 2,
+  upgradeSignal: 'SIGUSR2',
+  upgradeTimeout: 30000,
 };
 
 async function main(): Promise<void> {
@@ -43,6 +45,10 @@ async function main(): Promise<void> {
   await scale(2);
   stats();
   await shutdown();
+  const up: UpgradeReport = await upgrade();
+  const to: number | null = up.to;
+  console.log(up.ok, up.from, to, up.workers?.map((w) => w.pid), up.ms);
+  await supervise({ upgradeSignal: true });
 }
 
 cluster.on('replace', (worker, old, reason, info) => {
@@ -59,7 +65,8 @@ cluster.on('reload', (report: ReloadReport) => {
     else if (r.replacement) console.log(r.replacement.pid);
   }
 });
-cluster.once('shutdown', ({ signal, timeout }) => console.log(signal, timeout));
+cluster.once('shutdown', ({ signal, timeout, reason }) => console.log(signal, timeout, reason === 'upgrade'));
+cluster.on('upgrade', (report: UpgradeReport) => console.log(report.ok ? report.to : report.error));
 
 void main();
 
