@@ -1,6 +1,6 @@
 'use strict';
 // The command-line subcommands that talk to a running primary over its
-// control socket: status, reload, scale, stop, top.
+// control socket: status, reload, scale, stop, top, upgrade.
 const client = require('../supervisor/control-client');
 const status = require('./status');
 const top = require('./top');
@@ -10,6 +10,7 @@ const HELP = `Usage: rust-cluster status [--json]
        rust-cluster scale N
        rust-cluster stop [--timeout MS]
        rust-cluster top [--interval MS]
+       rust-cluster upgrade [--json]
 
 Talk to a running primary (started by rust-cluster, or a program that calls
 cluster.supervise({ control: true })) over its control socket.
@@ -25,6 +26,13 @@ cluster.supervise({ control: true })) over its control socket.
                 had to be killed.
   top           A live view, refreshed every second (--interval MS); q or
                 Ctrl-C quits.
+  upgrade       Replace the primary itself, dropping no connection: it starts
+                a new primary from its own command line (the code and the
+                rust-cluster now on disk) and hands it its listening
+                sockets; once the new workers serve, the new primary takes
+                the control socket and the old one drains its workers and
+                exits. Exit 1 if the new primary failed (it is stopped, and
+                the old one goes on serving).
 
 Options:
   -n, --name NAME    The cluster to talk to (default: the only one running).
@@ -152,6 +160,23 @@ async function main(argv) {
         }
         break;
       }
+      case 'upgrade': {
+        try {
+          const r = await conn.request('upgrade');
+          if (o.json) out(JSON.stringify(r, null, 2));
+          else {
+            const pids = r.workers.map((w) => w.pid).join(', ');
+            out(`upgraded in ${(r.ms / 1000).toFixed(1)} s: primary pid ${r.from} -> ${r.to}, ` +
+              `${r.workers.length} new ${r.workers.length === 1 ? 'worker' : 'workers'} serving (pid ${pids}); ` +
+              'the old primary drains its workers and exits');
+          }
+        } catch (err) {
+          if (!err.report || !o.json) throw err;
+          out(JSON.stringify(err.report, null, 2));
+          process.exitCode = 1;
+        }
+        break;
+      }
       case 'top': {
         const info = await conn.request('info');
         process.exitCode = await top.run(conn, info.name, { interval: o.interval });
@@ -168,4 +193,4 @@ async function main(argv) {
   return undefined;
 }
 
-module.exports = { main, parse, COMMANDS: ['status', 'reload', 'scale', 'stop', 'top'] };
+module.exports = { main, parse, COMMANDS: ['status', 'reload', 'scale', 'stop', 'top', 'upgrade'] };

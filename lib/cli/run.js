@@ -7,7 +7,7 @@ const path = require('node:path');
 const controlPaths = require('../supervisor/control-paths');
 
 const HELP = `Usage: rust-cluster [options] app.js [args...]
-       rust-cluster status|reload|scale N|stop|top [--name NAME]   (see rust-cluster status --help)
+       rust-cluster status|reload|scale N|stop|top|upgrade [--name NAME]   (see rust-cluster status --help)
 
 Runs app.js, an ordinary single-process server (one that just calls
 listen(); it does not need to require rust-cluster), in several worker
@@ -60,6 +60,10 @@ Options:
                             http://127.0.0.1:N/metrics, and /healthz and
                             /readyz for orchestrators (0: any free port).
       --stats-host ADDR     Address for the metrics server (default 127.0.0.1).
+      --upgrade-timeout MS  How long the new primary of an upgrade (SIGUSR2,
+                            rust-cluster upgrade) may take until its workers
+                            serve; after that it is stopped and this one
+                            goes on (default 30000).
   -q, --quiet               No status lines.
   -h, --help                This help.
 
@@ -67,6 +71,9 @@ Signals to the primary:
   SIGHUP (or --reload-signal)  rolling reload
   SIGTERM, SIGINT              graceful shutdown; a second one kills at once
   SIGTTIN, SIGTTOU             one worker more, one less
+  SIGUSR2                      upgrade: a new primary from the same command
+                               line takes over the sockets, the old one
+                               drains its workers and exits
 
 Under systemd (Type=notify), the primary reports READY, RELOADING,
 STOPPING and feeds the watchdog (WatchdogSec=).
@@ -92,7 +99,7 @@ function parse(argv) {
     workers: 'max', policy: 'rr', name: null, reloadSignal: 'SIGHUP', respawn: false, shutdownTimeout: 10000,
     drainTimeout: 10000, heartbeatTimeout: null, maxRss: null, maxRequests: null, maxRequestsJitter: 0,
     readySignal: false, watch: null, prefixLogs: false, timestamps: false, statsPort: null, statsHost: '127.0.0.1',
-    quiet: false, help: false, app: null, args: [],
+    upgradeTimeout: 30000, quiet: false, help: false, app: null, args: [],
   };
   const number = (name, v, min, max) => {
     if (!/^\d+$/.test(v || '') || Number(v) < min || Number(v) > max) {
@@ -156,6 +163,7 @@ function parse(argv) {
       case '--max-requests-jitter': o.maxRequestsJitter = number(arg, take(), 0, Number.MAX_SAFE_INTEGER); break;
       case '--stats-port': o.statsPort = number(arg, take(), 0, 65535); break;
       case '--stats-host': o.statsHost = take() || usage('--stats-host needs an address'); break;
+      case '--upgrade-timeout': o.upgradeTimeout = number(arg, take(), 1, 2 ** 31 - 1); break;
       case '--':
         o.app = argv[i + 1] ?? null;
         o.args = argv.slice(i + 2);
@@ -194,7 +202,10 @@ function main(argv) {
     usage(`--policy: unknown policy '${o.policy}' (known: ${known.join(', ')})`);
   }
   cluster.schedulingPolicy = policy;
-  const workers = o.workers === 'max'
+  // Started by an upgrade: as many workers as the old primary had in
+  // service (it may have been scaled since it started).
+  const upgrading = require('../supervisor/inherited').upgrade();
+  const workers = upgrading && upgrading.workers ? upgrading.workers : o.workers === 'max'
     ? (typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length)
     : o.workers;
 
@@ -244,7 +255,22 @@ function main(argv) {
   cluster.on('memory', (w, rss) => say(`${name(w)} uses ${Math.round(rss / 1048576)} MB: replacing it`));
   cluster.on('maxRequests', (w, served) => say(`${name(w)} served ${served} connections: replacing it`));
   cluster.on('crashloop', (info) => say(`${info.crashes} crashes within ${info.window / 1000} s: not respawning any more`));
-  cluster.on('shutdown', (info) => say(`${info.signal || 'shutdown'}: shutting down (waiting up to ${info.timeout} ms)`));
+  cluster.on('shutdown', (info) => {
+    if (info.reason === 'upgrade') say(`handed over: draining the old workers (waiting up to ${info.timeout} ms), then exiting`);
+    else say(`${info.signal || 'shutdown'}: shutting down (waiting up to ${info.timeout} ms)`);
+  });
+  // Said by both primaries of an upgrade, the old one (`from`) and the new.
+  cluster.on('upgrade', (r) => {
+    const took = `${(r.ms / 1000).toFixed(1)} s`;
+    if (!r.ok) say(`upgrade failed: ${r.error}`);
+    else if (r.from === process.pid) say(`upgraded: the new primary (pid ${r.to}) took over with ${r.workers.length} workers in ${took}`);
+    else {
+      const s = cluster.stats().primary;
+      say(`took over from the old primary (pid ${r.from}), ${r.workers.length} workers serving` +
+        (s.control ? `; control socket ${s.control}` : ''));
+    }
+  });
+  process.on('SIGUSR2', () => say('SIGUSR2: upgrading: starting a new primary'));
   // Every reload, whoever started it (signal, --watch, `rust-cluster reload`).
   cluster.on('reload', (report) => {
     for (const r of report.results) {
@@ -313,10 +339,14 @@ function main(argv) {
     statsPort: o.statsPort,
     statsHost: o.statsHost,
     control: { name: o.name || controlPaths.nameOf(app) },
+    upgradeSignal: 'SIGUSR2',
+    upgradeTimeout: o.upgradeTimeout,
   }).then(() => {
     const s = cluster.stats().primary;
+    // Started by an upgrade, these are the old primary's until we take over.
+    if (upgrading) say(`new primary, upgrading from pid ${upgrading.from}: starting workers on its sockets`);
     if (s.metrics) say(`metrics on http://${s.metrics.address}:${s.metrics.port}/metrics`);
-    say(`control socket ${s.control}`);
+    if (s.control) say(`control socket ${s.control}`);
     say(`starting ${workers} workers: ${[o.app, ...o.args].join(' ')}`);
     for (let i = 0; i < workers; i++) cluster.fork();
     if (o.watch !== null) {
