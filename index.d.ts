@@ -345,10 +345,18 @@ declare namespace cluster {
     to: number | null;
     /** The new primary's workers serving when it took over (success only). */
     workers?: Array<{ id: number; pid: number }>;
+    /** How long until the new primary's workers all served, ms (success only). */
+    readyMs?: number;
     /** Why it failed (failure only). */
     error?: string;
-    /** How long it took, ms. */
+    /** How long it took, ms (until the new primary took over, or failed). */
     ms: number;
+  }
+
+  /** Options of `cluster.upgrade()`. */
+  interface UpgradeCallOptions {
+    /** How long the new primary may take until its workers serve, ms (default: `upgradeTimeout`). */
+    timeout?: number | undefined;
   }
 
   /** The 'shutdown' event's argument. */
@@ -456,7 +464,7 @@ declare namespace cluster {
      * one's command line, hand it the listening sockets; resolves once it
      * has taken over (this primary then drains its workers and exits).
      */
-    upgrade(): Promise<UpgradeReport>;
+    upgrade(options?: UpgradeCallOptions): Promise<UpgradeReport>;
   }
 
   /**

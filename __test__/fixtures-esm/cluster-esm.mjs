@@ -34,7 +34,7 @@ const nodeCluster = require('node:cluster');
 // Ours has the names of both roles, those the cluster object lacks here
 // being `undefined`; the defined ones must be exactly node's, plus in the
 // primary the supervision functions and `engine` rust-cluster adds.
-const SUPERVISION = ['engine', 'reload', 'scale', 'shutdown', 'stats', 'supervise'];
+const SUPERVISION = ['engine', 'reload', 'scale', 'shutdown', 'stats', 'supervise', 'upgrade'];
 const definedNames = (n) => Object.keys(n).filter((k) => n[k] !== undefined).sort();
 const names = {
   node: [...definedNames(nodeNs), ...(cluster.isPrimary ? SUPERVISION : [])].sort(),

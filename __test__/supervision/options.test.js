@@ -46,3 +46,19 @@ test('the supervision functions are not own enumerable keys of the cluster objec
     assert.ok(!Object.keys(cluster).includes(name), name);
   }
 });
+
+test('upgrade() rejects bad options before it starts anything', async () => {
+  const cases = [
+    ['soon', TypeError, 'ERR_INVALID_ARG_TYPE', /"options" argument must be of type object/],
+    [{ timeout: '5s' }, TypeError, 'ERR_INVALID_ARG_TYPE', /"options.timeout" property must be of type number/],
+    [{ timeout: 0 }, RangeError, 'ERR_OUT_OF_RANGE', /options.timeout/],
+  ];
+  for (const [options, Class, code, message] of cases) {
+    await assert.rejects(cluster.upgrade(options), (err) => {
+      assert.ok(err instanceof Class, `${JSON.stringify(options)}: ${err}`);
+      assert.equal(err.code, code);
+      assert.match(err.message, message);
+      return true;
+    });
+  }
+});

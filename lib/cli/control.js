@@ -10,7 +10,7 @@ const HELP = `Usage: rust-cluster status [--json]
        rust-cluster scale N
        rust-cluster stop [--timeout MS]
        rust-cluster top [--interval MS]
-       rust-cluster upgrade [--json]
+       rust-cluster upgrade [--timeout MS] [--json]
 
 Talk to a running primary (started by rust-cluster, or a program that calls
 cluster.supervise({ control: true })) over its control socket.
@@ -31,8 +31,10 @@ cluster.supervise({ control: true })) over its control socket.
                 rust-cluster now on disk) and hands it its listening
                 sockets; once the new workers serve, the new primary takes
                 the control socket and the old one drains its workers and
-                exits. Exit 1 if the new primary failed (it is stopped, and
-                the old one goes on serving).
+                exits. --timeout: how long the new primary may take until
+                its workers serve (default: the primary's upgrade timeout,
+                30000). Exit 1 if the new primary failed (it is stopped,
+                and the old one goes on serving).
 
 Options:
   -n, --name NAME    The cluster to talk to (default: the only one running).
@@ -81,6 +83,7 @@ function parse(argv) {
         positional.push(arg);
     }
   }
+  if (o.command === 'upgrade' && o.timeout === 0) throw new Error('--timeout needs an integer >= 1, got \'0\'');
   if (o.command === 'scale') {
     if (positional.length !== 1 || !/^\d+$/.test(positional[0])) throw new Error('scale needs a number of workers');
     o.n = Number(positional[0]);
@@ -162,11 +165,12 @@ async function main(argv) {
       }
       case 'upgrade': {
         try {
-          const r = await conn.request('upgrade');
+          const r = await conn.request('upgrade', o.timeout === null ? {} : { timeout: o.timeout });
           if (o.json) out(JSON.stringify(r, null, 2));
           else {
             const pids = r.workers.map((w) => w.pid).join(', ');
-            out(`upgraded in ${(r.ms / 1000).toFixed(1)} s: primary pid ${r.from} -> ${r.to}, ` +
+            out(`upgraded in ${(r.ms / 1000).toFixed(1)} s (new workers serving after ${(r.readyMs / 1000).toFixed(1)} s): ` +
+              `primary pid ${r.from} -> ${r.to}, ` +
               `${r.workers.length} new ${r.workers.length === 1 ? 'worker' : 'workers'} serving (pid ${pids}); ` +
               'the old primary drains its workers and exits');
           }

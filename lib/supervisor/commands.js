@@ -24,9 +24,11 @@ function createCommands(state, api) {
       return report;
     },
     /** Answered once the new primary has taken over (upgrade.js); we drain and exit after. */
-    upgrade() {
+    upgrade(request) {
       if (state.shuttingDown) throw shuttingDownError();
-      return api.upgrade();
+      const timeout = request.timeout === undefined || request.timeout === null ? undefined
+        : options.integer(request.timeout, 'timeout', 1);
+      return api.upgrade(timeout === undefined ? {} : { timeout });
     },
     scale(request) {
       if (state.shuttingDown) throw shuttingDownError();

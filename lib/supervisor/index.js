@@ -200,8 +200,19 @@ function attach(cluster, engine = {}) {
       const st = getState();
       return stats(st, st.connections());
     },
-    upgrade() {
-      return upgrade(getState());
+    upgrade(opts = {}) {
+      if (opts === null || typeof opts !== 'object') {
+        return Promise.reject(require('../errors').invalidArgType('options', 'Object', opts));
+      }
+      let timeout;
+      if (opts.timeout !== undefined) {
+        try {
+          timeout = options.integer(opts.timeout, 'options.timeout', 1);
+        } catch (err) {
+          return Promise.reject(err);
+        }
+      }
+      return upgrade(getState(), { timeout });
     },
     shutdown(opts = {}) {
       if (opts === null || typeof opts !== 'object') {

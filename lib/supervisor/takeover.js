@@ -46,6 +46,7 @@ function createTakeover(state) {
   };
 
   let ready = false;
+  let readyMs = null;
   let oldGone = false;
   // Ready: the workers we started all serve (on the inherited sockets).
   function check() {
@@ -53,6 +54,7 @@ function createTakeover(state) {
     const serving = health.servingWorkers(state);
     if (serving.length === 0 || health.startingWorkers(state).length > 0) return;
     ready = true;
+    readyMs = Date.now() - started;
     cluster.removeListener('listening', deferredCheck);
     cluster.removeListener('message', deferredCheck);
     cluster.removeListener('exit', deferredCheck);
@@ -85,6 +87,7 @@ function createTakeover(state) {
       from: info.from,
       to: process.pid,
       workers: health.servingWorkers(state).map((w) => ({ id: w.id, pid: w.process.pid })),
+      readyMs,
       ms: Date.now() - started,
     });
   }

@@ -41,12 +41,13 @@ function upgradeError(code, message, report) {
 
 /**
  * Start an upgrade, or join the one running. Resolves to the report
- * ({ ok: true, from, to, workers, ms }) once the new primary has taken
- * over (our workers then drain, and we exit); rejects with
+ * ({ ok: true, from, to, workers, readyMs, ms }) once the new primary has
+ * taken over (our workers then drain, and we exit); rejects with
  * ERR_RUST_CLUSTER_UPGRADE_FAILED (err.report: { ok: false, ..., error })
- * if it did not, and we go on serving.
+ * if it did not, and we go on serving. `timeout` (ms) overrides
+ * upgradeTimeout for this upgrade.
  */
-function upgrade(state) {
+function upgrade(state, { timeout } = {}) {
   if (state.upgrade) return state.upgrade;
   if (!state.sockets) {
     return Promise.reject(upgradeError('ERR_RUST_CLUSTER_UPGRADE_UNSUPPORTED',
@@ -57,7 +58,7 @@ function upgrade(state) {
     return Promise.reject(upgradeError('ERR_RUST_CLUSTER_UPGRADE_RUNNING',
       'this primary is itself still taking over from the previous one'));
   }
-  const run = state.serial(() => start(state));
+  const run = state.serial(() => start(state, timeout));
   state.upgrade = run;
   // A failed upgrade leaves the way free for the next; a finished one
   // stays: we are on our way out.
@@ -65,12 +66,11 @@ function upgrade(state) {
   return run;
 }
 
-function start(state) {
+function start(state, timeout = state.config.upgradeTimeout ?? DEFAULTS.upgradeTimeout) {
   if (state.shuttingDown) {
     return Promise.reject(upgradeError('ERR_RUST_CLUSTER_SHUTTING_DOWN', 'the cluster is shutting down'));
   }
   const started = Date.now();
-  const timeout = state.config.upgradeTimeout ?? DEFAULTS.upgradeTimeout;
   const sockets = state.sockets.inheritable();
   const stats = state.statsServer && state.statsServer._handle;
   if (stats) sockets.push({ fd: stats.fd, kind: 'stats', key: 'stats' });
@@ -100,6 +100,7 @@ function start(state) {
     const channel = child.stdio[CHANNEL_FD];
     let phase = 'starting';
     let workers = [];
+    let readyMs = null;
     const timer = setTimeout(() => fail(`did not ${phase === 'starting' ? 'become ready' : 'take over'} ` +
       `within ${timeout} ms`), timeout);
 
@@ -131,12 +132,13 @@ function start(state) {
     readLines(channel, (message) => {
       if (message.act === ACTS.ready && phase === 'starting') {
         phase = 'committing';
+        readyMs = Date.now() - started;
         workers = Array.isArray(message.workers) ? message.workers : [];
         write(channel, { act: ACTS.commit });
       } else if (message.act === ACTS.took && phase === 'committing') {
         phase = 'done';
         settle();
-        const report = { ok: true, from: process.pid, to: child.pid, workers, ms: Date.now() - started };
+        const report = { ok: true, from: process.pid, to: child.pid, workers, readyMs, ms: Date.now() - started };
         handOver(state, child, channel, report);
         resolve(report);
       }

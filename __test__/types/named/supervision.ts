@@ -47,7 +47,8 @@ async function main(): Promise<void> {
   await shutdown();
   const up: UpgradeReport = await upgrade();
   const to: number | null = up.to;
-  console.log(up.ok, up.from, to, up.workers?.map((w) => w.pid), up.ms);
+  console.log(up.ok, up.from, to, up.workers?.map((w) => w.pid), up.readyMs, up.ms);
+  await cluster.upgrade({ timeout: 60000 });
   await supervise({ upgradeSignal: true });
 }
 
