@@ -32,8 +32,12 @@ function createNotify(state) {
   let readySent = false;
   let watchdog = null;
 
+  // A new primary of an upgrade is silent until systemd knows it as the
+  // main process (takeover.js).
+  const held = () => state.takeover !== null && !state.takeover.main;
+
   function send(fields) {
-    if (target === null) return;
+    if (target === null || held()) return;
     const text = `${Object.entries(fields).map(([k, v]) => `${k}=${String(v).replace(/\n/g, ' ')}`).join('\n')}\n`;
     // Best effort, as sd_notify: a service manager that went away or is
     // not reading hears nothing more.
@@ -46,11 +50,10 @@ function createNotify(state) {
 
   /**
    * Send READY=1 the first time the first workers all serve (a new
-   * primary of an upgrade: once it has taken over, takeover.js).
+   * primary of an upgrade: once it is the main process, takeover.js).
    */
   function check() {
-    if (readySent || target === null || state.shuttingDown) return;
-    if (state.takeover && !state.takeover.done) return;
+    if (readySent || target === null || state.shuttingDown || held()) return;
     if (health.servingWorkers(state).length === 0 || health.startingWorkers(state).length > 0) return;
     readySent = true;
     send({ READY: 1, MAINPID: process.pid, STATUS: status() });
@@ -102,6 +105,11 @@ function createNotify(state) {
     stopping() {
       // The watchdog goes on: the loop still runs while workers drain.
       send({ STOPPING: 1, STATUS: 'shutting down' });
+    },
+    /** An upgrade's new primary is the main process now: READY=1, and feed the watchdog at once. */
+    resume() {
+      if (watchdog) send({ WATCHDOG: 1 });
+      check();
     },
     /** An upgrade's new primary took over: it is the service's main process now. */
     mainPid(pid) {

@@ -3,11 +3,12 @@
 // primary started with RUST_CLUSTER_UPGRADE set runs as usual, its servers
 // adopting the sockets it inherited (lib/primary.js), but holds back what
 // the old primary still has: the control socket's name and the metrics
-// server (supervise() starts them here at the takeover), and systemd's
-// READY=1. Once the workers it started all serve, it tells the old primary
-// `ready`; on `commit` it takes those over and says `took`. When the old
-// primary's end of the channel closes (it has drained and exited), the
-// inherited sockets no server took are closed.
+// server (supervise() starts them here at the takeover), and systemd (which
+// hears from us once the old primary has told it our pid: `handed`). Once
+// the workers it started all serve, it tells the old primary `ready`; on
+// `commit` it takes those over and says `took`. When the old primary's end
+// of the channel closes (it has drained and exited), the inherited sockets
+// no server took are closed.
 //
 // If the old primary dies before committing, this one takes over on its own.
 const net = require('node:net');
@@ -38,6 +39,8 @@ function createTakeover(state) {
     workers: info.workers,
     /** True once we have taken over (or there was nothing to take). */
     done: false,
+    /** True once systemd knows us as the main process (notify.js speaks from then on). */
+    main: false,
     servers: null,
     /** supervise(): start the control socket and metrics server at the takeover. */
     deferServers(fn) {
@@ -81,7 +84,7 @@ function createTakeover(state) {
       }
     }
     if (answer) write(channel, { act: ACTS.took, control: state.control ? state.control.path : null });
-    state.notify.check();
+    else becomeMain();
     cluster.emit('upgrade', {
       ok: true,
       from: info.from,
@@ -92,6 +95,12 @@ function createTakeover(state) {
     });
   }
 
+  function becomeMain() {
+    if (takeover.main) return;
+    takeover.main = true;
+    state.notify.resume();
+  }
+
   if (channel === null) {
     oldGone = true;
     process.nextTick(takeOver, false);
@@ -100,6 +109,7 @@ function createTakeover(state) {
     channel.on('error', () => {});
     readLines(channel, (message) => {
       if (message.act === ACTS.commit) takeOver(true);
+      else if (message.act === ACTS.handed && takeover.done) becomeMain();
     });
     channel.on('close', () => {
       // Before `commit`: the old primary died (it keeps its end open while
@@ -107,6 +117,7 @@ function createTakeover(state) {
       // way what we did not adopt goes, once our workers had their chance.
       oldGone = true;
       if (!takeover.done) takeOver(false);
+      else becomeMain();
       if (ready) inherited.oldPrimaryGone();
     });
   }

@@ -5,10 +5,11 @@
 //   new -> old   { "act": "ready", "pid": 4501, "workers": [{ "id": 1, "pid": 4510 }, ...] }
 //   old -> new   { "act": "commit" }
 //   new -> old   { "act": "took", "control": "/run/user/1000/rust-cluster/app.sock" }
+//   old -> new   { "act": "handed" }   (systemd was told MAINPID=<new>)
 //
 // and its end: the old primary's copy closes when it exits, which is how
 // the new one learns that the old one (and so its workers) is gone.
-const ACTS = { ready: 'ready', commit: 'commit', took: 'took' };
+const ACTS = { ready: 'ready', commit: 'commit', took: 'took', handed: 'handed' };
 const MAX_LINE = 64 * 1024;
 
 /** Call `onMessage(object)` for each line read from `socket`. */

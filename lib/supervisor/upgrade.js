@@ -14,7 +14,10 @@
 //   3. We say `commit`; it takes the control socket's name and the metrics
 //      server (takeover.js) and says `took`.
 //   4. We stop accepting (lib/primary.js handOverSockets()), tell systemd
-//      its new main pid, drain our workers as a shutdown does, and exit.
+//      its new main pid and then the new primary `handed` (it speaks to
+//      systemd only from then on: with NotifyAccess=main, systemd drops
+//      what a process other than the main one says), drain our workers as
+//      a shutdown does, and exit.
 //
 // A new primary that exits, or is not ready (or has not taken over) within
 // `upgradeTimeout`, is stopped (SIGTERM, SIGKILL after the shutdown
@@ -171,6 +174,7 @@ function handOver(state, child, channel, report) {
   state.closeControl();
   state.notify.mainPid(child.pid);
   state.notify.stop();
+  write(channel, { act: ACTS.handed });
   // Nothing of the new primary keeps us alive; our end of the channel
   // stays open until we exit, which is how it learns that we are gone.
   child.unref();
