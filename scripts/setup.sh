@@ -24,8 +24,9 @@ say() { echo "setup: $*"; }
 mkdir -p "$TOOLS"
 
 # Debian packages: QEMU user-mode emulation and the arm64 C/C++ runtime it
-# loads arm64 programs with; shellcheck for the run: scripts actionlint checks.
-APT=(qemu-user-static libc6-arm64-cross libstdc++6-arm64-cross shellcheck)
+# loads arm64 programs with; shellcheck for the run: scripts actionlint checks;
+# wrk, the load generator of the upgrade tests.
+APT=(qemu-user-static libc6-arm64-cross libstdc++6-arm64-cross shellcheck wrk)
 missing=()
 for p in "${APT[@]}"; do dpkg-query -W -f '${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

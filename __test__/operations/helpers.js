@@ -142,18 +142,24 @@ async function until(fn, ms = 30000, what = 'a condition') {
  * A Unix datagram socket bound at `address` (`@name`: the abstract namespace,
  * with the exact length systemd uses), as a service manager's notify socket:
  * Node cannot bind one, so a small Python process does and prints each
- * datagram as a JSON line. `heard` fills as they come; `ready` resolves once
- * it is bound; `close()` stops it.
+ * datagram as a JSON line. `heard` fills as they come ({ at, text, pid }:
+ * `pid` is the sender's, from SO_PASSCRED, as systemd learns it to decide
+ * whether NotifyAccess=main lets it speak); `ready` resolves once it is
+ * bound; `close()` stops it.
  */
 function notifySocket(address) {
   const script = [
-    'import json, socket, sys',
+    'import json, socket, struct, sys',
     'a = sys.argv[1]',
     "s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)",
+    's.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)',
     "s.bind('\\0' + a[1:] if a.startswith('@') else a)",
     "print('bound', flush=True)",
     'while True:',
-    '    print(json.dumps(s.recv(65536).decode()), flush=True)',
+    '    data, anc, _, _ = s.recvmsg(65536, socket.CMSG_SPACE(12))',
+    '    pid = next((struct.unpack("iII", d[:12])[0] for (l, t, d) in anc',
+    '                if l == socket.SOL_SOCKET and t == socket.SCM_CREDENTIALS), None)',
+    "    print(json.dumps({'text': data.decode(), 'pid': pid}), flush=True)",
   ].join('\n');
   const child = spawn('python3', ['-u', '-c', script, address], { stdio: ['ignore', 'pipe', 'inherit'] });
   const heard = [];
@@ -170,7 +176,7 @@ function notifySocket(address) {
       const line = buf.slice(0, nl);
       buf = buf.slice(nl + 1);
       if (line === 'bound') bound();
-      else heard.push({ at: Date.now(), text: JSON.parse(line) });
+      else heard.push({ at: Date.now(), ...JSON.parse(line) });
     }
   });
   return { heard, ready, close: () => child.kill() };
