@@ -20,7 +20,7 @@ const fs = require('node:fs');
 const http = require('node:http');
 const os = require('node:os');
 const path = require('node:path');
-const { FIXTURES, runtimeDir, startProcess, startCli, cli, get, until, notifySocket } = require('./helpers');
+const { CLI, FIXTURES, runtimeDir, startProcess, startCli, cli, get, until, notifySocket } = require('./helpers');
 const client = require('../../lib/supervisor/control-client');
 
 const PORTABLE = process.env.RUST_CLUSTER_ENGINE === 'node';
@@ -345,6 +345,31 @@ if (PORTABLE) {
       for (const w of after.workers) await sameFds(w.pid, oldFds.worker, `new worker ${w.id}`);
     });
   }
+
+  test('a deploy that moves a `current` symlink: the new primary starts in the directory the shell named ($PWD) and runs the new release', async (t) => {
+    const env = { XDG_RUNTIME_DIR: runtimeDir() };
+    const d = deploy(t, 'unused');
+    for (const v of ['v1', 'v2']) {
+      fs.mkdirSync(path.join(d.dir, v));
+      fs.writeFileSync(path.join(d.dir, v, 'VERSION'), v);
+      fs.writeFileSync(path.join(d.dir, v, 'app.js'),
+        `process.env.VERSION_FILE = require('node:path').join(__dirname, 'VERSION');\nrequire(${JSON.stringify(APP)});\n`);
+    }
+    const current = path.join(d.dir, 'current');
+    fs.symlinkSync('v1', current);
+    // As a shell started it: `cd current && rust-cluster app.js`.
+    const p = startProcess([CLI, '-w', '1', '--name', 'rel', 'app.js'],
+      { cwd: current, env: { ...env, PWD: current, PORT_FILE: path.join(d.dir, 'port') } });
+    t.after(() => p.kill());
+    const port = Number(await until(() => fs.existsSync(path.join(d.dir, 'port')) && fs.readFileSync(path.join(d.dir, 'port'), 'utf8'), LONG, 'the port'));
+    assert.match((await get(port)).body, /^v1 /);
+    fs.unlinkSync(current);
+    fs.symlinkSync('v2', current);
+    const r = await cli(['upgrade', '--name', 'rel'], { env });
+    assert.equal(r.code, 0, r.stderr + p.stderr());
+    assert.deepEqual(await exitOf(p.child), { code: 0, signal: null });
+    assert.match((await get(port)).body, /^v2 /);
+  });
 
   test('a new primary whose workers never listen: stopped after --upgrade-timeout, the old one goes on serving (under wrk: no request fails) and answering, its descriptors as before', async (t) => {
     const env = { XDG_RUNTIME_DIR: runtimeDir() };

@@ -23,15 +23,37 @@
 // `upgradeTimeout`, is stopped (SIGTERM, SIGKILL after the shutdown
 // timeout) and we carry on as before: nothing of ours changes before 4.
 const { spawn } = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
 const inherited = require('./inherited');
 const registry = require('./registry');
 const { ACTS, readLines, write } = require('./upgrade-channel');
 const { shutdown } = require('./shutdown');
 const { DEFAULTS } = require('./options');
 
-// The directory the primary started in: a deploy may have moved a
-// `current` symlink since, which the new primary must follow as we did.
-const START_CWD = process.cwd();
+// The directory the primary started in, as the shell named it: a deploy
+// may have moved a `current` symlink since, which the new primary must
+// follow. process.cwd() has the symlink resolved; $PWD, when it is the same
+// directory, has not (what Gunicorn does too).
+const START_CWD = startDirectory();
+// Node resolves the script's path against the resolved directory; inside
+// it, the new primary gets it relative to START_CWD again.
+const SCRIPT = process.argv[1] && path.isAbsolute(process.argv[1]) &&
+  !path.relative(process.cwd(), process.argv[1]).startsWith('..')
+  ? path.relative(process.cwd(), process.argv[1]) : process.argv[1];
+
+function startDirectory() {
+  const physical = process.cwd();
+  const pwd = process.env.PWD;
+  if (!pwd || !path.isAbsolute(pwd) || pwd === physical) return physical;
+  try {
+    const a = fs.statSync(pwd);
+    const b = fs.statSync(physical);
+    return a.dev === b.dev && a.ino === b.ino ? pwd : physical;
+  } catch {
+    return physical;
+  }
+}
 // The new primary's fd for the channel; the sockets follow it.
 const CHANNEL_FD = 3;
 
@@ -90,7 +112,7 @@ function start(state, timeout = state.config.upgradeTimeout ?? DEFAULTS.upgradeT
   return new Promise((resolve, reject) => {
     let child;
     try {
-      child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
+      child = spawn(process.execPath, [...process.execArgv, ...(SCRIPT ? [SCRIPT] : []), ...process.argv.slice(2)], {
         cwd: START_CWD,
         env,
         stdio: ['inherit', 'inherit', 'inherit', 'pipe', ...sockets.map((s) => s.fd)],
