@@ -16,6 +16,7 @@
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
 const { spawn, execFileSync } = require('node:child_process');
+const dgram = require('node:dgram');
 const fs = require('node:fs');
 const http = require('node:http');
 const os = require('node:os');
@@ -144,6 +145,20 @@ function assertNoFailures(load) {
   assert.equal(load.non2xx, 0, load.out);
 }
 
+/** One datagram to 127.0.0.1:port; resolves to the answer (retried: UDP may lose one). */
+async function udpAsk(port) {
+  const socket = dgram.createSocket('udp4');
+  try {
+    return await until(() => new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(null), 1000);
+      socket.once('message', (m) => { clearTimeout(timer); resolve(String(m)); });
+      socket.send('?', port, '127.0.0.1');
+    }), LONG, 'an answer over UDP');
+  } finally {
+    socket.close();
+  }
+}
+
 function getUnix(socketPath) {
   return new Promise((resolve, reject) => {
     http.get({ socketPath, path: '/', agent: false }, (res) => {
@@ -242,7 +257,8 @@ if (PORTABLE) {
     const load = await wrk.stop();
     console.log(`# rust-cluster upgrade (round robin, 2 workers) under wrk -c4 Connection: close at ${load.rate} req/s: ` +
       `${load.requests} requests, ${load.errors} socket errors, ${load.non2xx} non-2xx; new workers serving ` +
-      `${report.readyMs} ms, new primary took over ${report.ms} ms, old primary gone ${oldExitMs} ms after the command was started`);
+      `${report.readyMs} ms, new primary took over ${report.ms} ms after the request; old primary gone ${oldExitMs} ms after ` +
+      '`rust-cluster upgrade` was started (its Node start-up included)');
     assertNoFailures(load);
 
     // The name's control socket is the new primary's, its workers are all new.
@@ -299,11 +315,14 @@ if (PORTABLE) {
       const env = { XDG_RUNTIME_DIR: runtimeDir() };
       const d = deploy(t, 'v1');
       const p = startProcess([SUPERVISED, '2'], {
-        env: { ...env, NAME: 'app', VERSION_FILE: d.version, NODE_CLUSTER_SCHED_POLICY: policy, ...(policy === 'none' ? { SOCKET_PATH: d.socket } : {}) },
+        env: { ...env, NAME: 'app', VERSION_FILE: d.version, NODE_CLUSTER_SCHED_POLICY: policy, ...(policy === 'none' ? { SOCKET_PATH: d.socket, UDP: '1' } : {}) },
       });
       t.after(() => p.kill());
-      const m = await p.waitOut(new RegExp(`("ev":"listening"[^]*){${policy === 'none' ? 4 : 2}}`), 0, LONG);
-      const port = Number(/"port":([1-9]\d*)/.exec(m[0])[1]);
+      // SCHED_NONE: TCP, a Unix socket and UDP per worker.
+      await p.waitOut(new RegExp(`("ev":"listening".*\n[^]*){${policy === 'none' ? 6 : 2}}`), 0, LONG);
+      const listening = p.stdout().split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((e) => e.ev === 'listening');
+      const port = listening.find((e) => e.addressType === 4).port;
+      const udpPort = policy === 'none' ? listening.find((e) => e.addressType === 'udp4').port : null;
       const before = await status(env, 'app');
       const oldPids = before.workers.map((w) => w.pid);
       const oldFds = { primary: await settledFds(before.primary.pid), worker: await settledFds(oldPids[0]) };
@@ -311,6 +330,8 @@ if (PORTABLE) {
       const wrk = startWrk(port);
       await until(() => wrk.seen('v1') >= 200, LONG, 'wrk to get 200 answers');
       fs.writeFileSync(d.version, 'v2');
+      const asked = Date.now();
+      const oldExit = exitOf(p.child).then((e) => ({ ...e, ms: Date.now() - asked }));
       if (how === 'SIGUSR2') process.kill(p.child.pid, 'SIGUSR2');
       else p.child.stdin.write('upgrade\n');
       const [line] = await p.waitOut(new RegExp(`\\{"primary":${p.child.pid},"ev":"upgrade".*\\n`), 0, LONG);
@@ -324,12 +345,14 @@ if (PORTABLE) {
       // The new primary says so too.
       const [theirs] = await p.waitOut(new RegExp(`\\{"primary":${report.to},"ev":"upgrade".*\\n`), 0, LONG);
       assert.equal(JSON.parse(theirs).from, p.child.pid);
-      assert.deepEqual(await exitOf(p.child), { code: 0, signal: null });
+      const { ms: oldExitMs, ...exit } = await oldExit;
+      assert.deepEqual(exit, { code: 0, signal: null });
       const v2 = wrk.seen('v2');
       await until(() => wrk.seen('v2') >= v2 + 200, LONG, 'wrk to get 200 more answers from the new workers');
       const load = await wrk.stop();
       console.log(`# SCHED_${policy.toUpperCase()} upgrade (${how}, 2 workers) under wrk -c4 Connection: close at ${load.rate} req/s: ` +
-        `${load.requests} requests, ${load.errors} socket errors, ${load.non2xx} non-2xx; took over in ${report.ms} ms`);
+        `${load.requests} requests, ${load.errors} socket errors, ${load.non2xx} non-2xx; new workers serving ${report.readyMs} ms, ` +
+        `new primary took over ${report.ms} ms, old primary exited ${oldExitMs} ms after the ${how === 'SIGUSR2' ? 'signal' : 'call'}`);
       assertNoFailures(load);
 
       const after = await status(env, 'app');
@@ -340,7 +363,12 @@ if (PORTABLE) {
       for (const pid of oldPids) await until(() => !alive(pid), LONG, `old worker ${pid} to exit`);
       // Each connection a fresh one, all answered by the new version.
       for (let i = 0; i < 20; i++) assert.match((await get(port)).body, /^v2 /);
-      if (policy === 'none') assert.match(await getUnix(d.socket), /^v2 /);
+      if (policy === 'none') {
+        assert.match(await getUnix(d.socket), /^v2 /);
+        const answer = await udpAsk(udpPort);
+        assert.match(answer, /^v2 /);
+        assert.ok(after.workers.some((w) => answer === `v2 ${w.pid}`), answer);
+      }
       await sameFds(report.to, oldFds.primary, 'the new primary');
       for (const w of after.workers) await sameFds(w.pid, oldFds.worker, `new worker ${w.id}`);
     });
