@@ -199,6 +199,14 @@ const exitOf = (child) => (child.exitCode !== null || child.signalCode !== null
   ? Promise.resolve({ code: child.exitCode, signal: child.signalCode })
   : new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal }))));
 
+test('rust-cluster upgrade with a bad --timeout: exit 2 and why, before looking for a cluster', async () => {
+  for (const value of ['0', '5s']) {
+    const r = await cli(['upgrade', '--timeout', value, '--name', 'nosuch'], { env: { XDG_RUNTIME_DIR: runtimeDir() } });
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, new RegExp(`--timeout needs an integer >= 1, got '${value}'`));
+  }
+});
+
 if (PORTABLE) {
   test('portable engine: rust-cluster upgrade is refused, the primary goes on as before', async (t) => {
     const env = { XDG_RUNTIME_DIR: runtimeDir() };

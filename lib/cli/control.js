@@ -76,14 +76,14 @@ function parse(argv) {
       case '-n': case '--name': o.name = take(); break;
       case '--socket': o.socket = take(); break;
       case '--json': o.json = true; break;
-      case '--timeout': o.timeout = integer(take(), 0); break;
+      // An upgrade's new primary needs some time; a shutdown may give none.
+      case '--timeout': o.timeout = integer(take(), o.command === 'upgrade' ? 1 : 0); break;
       case '--interval': o.interval = integer(take(), 50); break;
       default:
         if (arg.startsWith('-')) throw new Error(`unknown option '${argv[i]}'`);
         positional.push(arg);
     }
   }
-  if (o.command === 'upgrade' && o.timeout === 0) throw new Error('--timeout needs an integer >= 1, got \'0\'');
   if (o.command === 'scale') {
     if (positional.length !== 1 || !/^\d+$/.test(positional[0])) throw new Error('scale needs a number of workers');
     o.n = Number(positional[0]);
