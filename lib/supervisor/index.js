@@ -123,8 +123,10 @@ function attach(cluster, engine = {}) {
     st.closeControl();
     if (!config) return;
     // Taking over from an upgrade's old primary: its live socket's name
-    // becomes ours (replaced in one step).
-    st.control = await startControl(config, createCommands(st, api), { replace: st.takeover !== null });
+    // becomes ours (replaced in one step). Any other time a live socket of
+    // the name is an error, as for any primary.
+    const replace = st.takeover !== null && st.takeover.taking;
+    st.control = await startControl(config, createCommands(st, api), { replace });
   }
 
   // The metrics server, on the socket an upgrade's old primary had, if any.

@@ -42,6 +42,8 @@ function createTakeover(state) {
     /** True once systemd knows us as the main process (notify.js speaks from then on). */
     main: false,
     servers: null,
+    /** True while the deferred servers start (the control socket replaces the old primary's). */
+    taking: false,
     /** supervise(): start the control socket and metrics server at the takeover. */
     deferServers(fn) {
       this.servers = fn;
@@ -77,10 +79,13 @@ function createTakeover(state) {
     if (takeover.done) return;
     takeover.done = true;
     if (takeover.servers) {
+      takeover.taking = true;
       try {
         await takeover.servers();
       } catch (err) {
         process.emitWarning(`taking over from the old primary: ${err.message}`, { code: 'RUST_CLUSTER_UPGRADE_TAKEOVER' });
+      } finally {
+        takeover.taking = false;
       }
     }
     if (answer) write(channel, { act: ACTS.took, control: state.control ? state.control.path : null });
