@@ -4,6 +4,7 @@
 // `scale N`, `stop` and `upgrade` run in the primary.
 const options = require('./options');
 const { reloadReport, incomplete } = require('./reload');
+const { exitAfterOutput } = require('./exit');
 
 function createCommands(state, api) {
   return {
@@ -43,7 +44,7 @@ function createCommands(state, api) {
       // As on a shutdown signal: exit with the code, unless the program said
       // it exits by itself (shutdown: { exit: false }); once the answer is out.
       const shutdown = state.config.shutdown;
-      if (!shutdown || shutdown.exit) afterAnswer(() => process.exit(code));
+      if (!shutdown || shutdown.exit) afterAnswer(() => exitAfterOutput(code));
       return { code };
     },
   };

@@ -24,6 +24,7 @@ const { createTakeover } = require('./takeover');
 const inherited = require('./inherited');
 const health = require('./health');
 const prometheus = require('./prometheus');
+const { exitAfterOutput } = require('./exit');
 
 function createState(cluster, connections, sockets) {
   const state = {
@@ -97,10 +98,10 @@ function attach(cluster, engine = {}) {
     if (st.shutdownPromise) {
       // A second signal: stop waiting.
       for (const w of registry.liveWorkers()) w.process.kill('SIGKILL');
-      process.exit(128 + os.constants.signals[signal]);
+      exitAfterOutput(128 + os.constants.signals[signal]);
     }
     shutdown(st, { signal }).then((code) => {
-      if (st.config.shutdown && st.config.shutdown.exit) process.exit(code);
+      if (st.config.shutdown && st.config.shutdown.exit) exitAfterOutput(code);
     });
   }
 

@@ -30,6 +30,7 @@ const registry = require('./registry');
 const { ACTS, readLines, write } = require('./upgrade-channel');
 const { shutdown } = require('./shutdown');
 const { DEFAULTS } = require('./options');
+const { exitAfterOutput } = require('./exit');
 
 // The directory the primary started in, as the shell named it: a deploy
 // may have moved a `current` symlink since, which the new primary must
@@ -205,7 +206,7 @@ function handOver(state, child, channel, report) {
   // After the answer to whoever asked (a control socket client) is out.
   setImmediate(() => {
     const timeout = state.config.drainTimeout ?? DEFAULTS.drainTimeout;
-    shutdown(state, { timeout, reason: 'upgrade' }).then((code) => process.exit(code));
+    shutdown(state, { timeout, reason: 'upgrade' }).then(exitAfterOutput);
   });
 }
 
