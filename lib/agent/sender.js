@@ -1,8 +1,9 @@
 'use strict';
 // In a worker that loads rust-cluster: after the first message it sends in
 // a tick (written at once, as Node writes it), the others of that tick go
-// to the primary in one write at its end, as the primary's own do
-// (src/channel/writer.rs), instead of one write per message. What the worker's code sees stays
+// to the primary in writes of up to MESSAGES_PER_WRITE messages, the last
+// at the end of the tick (as the primary's own wait for it,
+// src/channel/writer.rs), instead of one write per message. What the worker's code sees stays
 // Node's: process.send() validates and throws as Node's, returns false once
 // 128 KiB wait, calls its callback after the write, reports a failed write
 // the same way; messages keep their order.
@@ -36,6 +37,12 @@ let callbacks = [];
 let scheduled = false;
 let sender = null;
 let drainCallbacks = [];
+
+// At most this many messages per write: the primary starts on the first
+// ones while this worker still encodes the rest. One write per tick made
+// the two take turns on two cores (json 50 B echo at 64 in flight: 1.05x
+// node:cluster's rate unpinned; 1.5x in batches of 8).
+const MESSAGES_PER_WRITE = 8;
 
 function noop() {}
 
@@ -92,6 +99,8 @@ function send(message, handle, options, callback) {
     // The first of the tick goes now.
     scheduled = true;
     process.nextTick(endTick);
+    flush();
+  } else if (frames.length >= MESSAGES_PER_WRITE) {
     flush();
   }
   return frameBytes + (sender === null ? 0 : sender.pending()) < backpressureBytes;
