@@ -323,12 +323,15 @@ impl ChannelEvents for Engine {
                 // One string per message: one large string would go to V8's
                 // large-object space, an mmap and a munmap per read.
                 (true, true) => {
-                    let lines: napi::Result<Vec<_>> = data
-                        .split(|&b| b == b'\n')
-                        .take(frames)
-                        .map(|line| s.utf8(line))
-                        .collect();
-                    s.array(&lines?)?
+                    // memchr: a byte-by-byte split of the lines was 14% of
+                    // the primary's CPU in a json 64 KiB echo.
+                    let mut lines = Vec::with_capacity(frames);
+                    let mut start = 0;
+                    for end in memchr::memchr_iter(b'\n', &data).take(frames) {
+                        lines.push(s.utf8(&data[start..end])?);
+                        start = end + 1;
+                    }
+                    s.array(&lines)?
                 }
                 (false, _) => s.buffer(&data)?,
             };
