@@ -9,7 +9,11 @@ function normalize(r) {
   const prim = primaryEvents(r.events);
   return {
     sendReturns: prim.filter((e) => e.ev === 'send-ret'),
-    sendCallbacks: prim.filter((e) => e.ev === 'send-cb'),
+    // Which callbacks came, not in what order: node:cluster calls back a
+    // write that completed at once on the next tick and a queued one (the
+    // 1 MiB message, when the worker is slow to read) once it is written,
+    // so on a loaded machine its order varies (seen: 0-12, 14-31, 13).
+    sendCallbacks: prim.filter((e) => e.ev === 'send-cb').sort((a, b) => a.i - b.i),
     received: prim.filter((e) => /message$/.test(e.ev)),
     other: prim.filter((e) => !/^send-|message$/.test(e.ev)),
     worker: workerEvents(r.events),
