@@ -5,6 +5,7 @@ const fs = require('node:fs');
 const net = require('node:net');
 const path = require('node:path');
 const controlPaths = require('./control-paths');
+const { eachLine } = require('./lines');
 
 function clientError(code, message) {
   const err = new Error(message);
@@ -19,7 +20,6 @@ function clientError(code, message) {
 function connect(file) {
   return new Promise((resolve, reject) => {
     const socket = net.connect(file);
-    let buf = '';
     let nextId = 1;
     const pending = new Map();
     let closed = false;
@@ -28,7 +28,6 @@ function connect(file) {
       for (const { reject: rej } of pending.values()) rej(err);
       pending.clear();
     };
-    socket.setEncoding('utf8');
     socket.once('connect', () => {
       socket.removeListener('error', reject);
       socket.on('error', failAll);
@@ -51,27 +50,22 @@ function connect(file) {
       });
     });
     socket.once('error', reject);
-    socket.on('data', (chunk) => {
-      buf += chunk;
-      let i;
-      while ((i = buf.indexOf('\n')) >= 0) {
-        let answer;
-        try {
-          answer = JSON.parse(buf.slice(0, i));
-        } catch {
-          answer = null;
-        }
-        buf = buf.slice(i + 1);
-        const waiter = answer && pending.get(answer.id);
-        if (!waiter) continue;
-        pending.delete(answer.id);
-        if (answer.ok) waiter.resolve(answer.result);
-        else {
-          const e = answer.error || {};
-          const err = clientError(e.code || 'ERR_RUST_CLUSTER_CONTROL_FAILED', e.message || 'failed');
-          if (e.report !== undefined) err.report = e.report;
-          waiter.reject(err);
-        }
+    eachLine(socket, (line) => {
+      let answer;
+      try {
+        answer = JSON.parse(line);
+      } catch {
+        answer = null;
+      }
+      const waiter = answer && pending.get(answer.id);
+      if (!waiter) return;
+      pending.delete(answer.id);
+      if (answer.ok) waiter.resolve(answer.result);
+      else {
+        const e = answer.error || {};
+        const err = clientError(e.code || 'ERR_RUST_CLUSTER_CONTROL_FAILED', e.message || 'failed');
+        if (e.report !== undefined) err.report = e.report;
+        waiter.reject(err);
       }
     });
     socket.on('close', () => {

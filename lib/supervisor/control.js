@@ -17,6 +17,7 @@ const fs = require('node:fs');
 const net = require('node:net');
 const path = require('node:path');
 const controlPaths = require('./control-paths');
+const { eachLine } = require('./lines');
 
 const MAX_LINE = 64 * 1024;
 const MAX_CLIENTS = 32;
@@ -160,26 +161,20 @@ async function startControl(config, commands, { replace = false } = {}) {
 }
 
 function serve(socket, commands) {
-  let buf = '';
-  socket.setEncoding('utf8');
   socket.on('error', () => {});
   const answer = (message, cb) => {
     if (socket.destroyed || !socket.writable) return;
     socket.write(`${JSON.stringify(message)}\n`, cb);
   };
-  socket.on('data', (chunk) => {
-    buf += chunk;
-    let i;
-    while ((i = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, i);
-      buf = buf.slice(i + 1);
-      if (line.length > MAX_LINE) return tooLong();
-      if (line.trim() !== '') run(line, commands, answer);
+  eachLine(socket, (line) => {
+    if (line.length > MAX_LINE) {
+      tooLong();
+      return false;
     }
-    if (buf.length > MAX_LINE) tooLong();
-  });
+    if (line.trim() !== '') run(line, commands, answer);
+    return true;
+  }, { maxLine: MAX_LINE, onOverflow: tooLong });
   function tooLong() {
-    buf = '';
     socket.removeAllListeners('data');
     socket.end(`${JSON.stringify(errorAnswer(null, controlError('ERR_RUST_CLUSTER_CONTROL_BAD_REQUEST',
       `request longer than ${MAX_LINE} bytes`)))}\n`);

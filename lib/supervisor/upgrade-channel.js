@@ -9,29 +9,21 @@
 //
 // and its end: the old primary's copy closes when it exits, which is how
 // the new one learns that the old one (and so its workers) is gone.
+const { eachLine } = require('./lines');
 const ACTS = { ready: 'ready', commit: 'commit', took: 'took', handed: 'handed' };
 const MAX_LINE = 64 * 1024;
 
 /** Call `onMessage(object)` for each line read from `socket`. */
 function readLines(socket, onMessage) {
-  let buf = '';
-  socket.setEncoding('utf8');
-  socket.on('data', (chunk) => {
-    buf += chunk;
-    let i;
-    while ((i = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, i);
-      buf = buf.slice(i + 1);
-      let message;
-      try {
-        message = JSON.parse(line);
-      } catch {
-        continue;
-      }
-      if (message !== null && typeof message === 'object') onMessage(message);
+  eachLine(socket, (line) => {
+    let message;
+    try {
+      message = JSON.parse(line);
+    } catch {
+      return;
     }
-    if (buf.length > MAX_LINE) buf = '';
-  });
+    if (message !== null && typeof message === 'object') onMessage(message);
+  }, { maxLine: MAX_LINE });
 }
 
 function write(socket, message) {
