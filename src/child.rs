@@ -54,17 +54,13 @@ impl Receiver {
             fds: RefCell::new(VecDeque::new()),
             answers: RefCell::new(Vec::new()),
         });
-        let me = Rc::downgrade(&receiver);
-        let poll = Poll::new(event_loop, receiver.sock.as_fd(), move |ready| {
-            if let Some(receiver) = me.upgrade() {
-                let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    receiver.on_ready(ready)
-                }));
-                if ran.is_err() {
-                    receiver.close();
-                }
-            }
-        })?;
+        let poll = Poll::for_owner(
+            event_loop,
+            receiver.sock.as_fd(),
+            Rc::downgrade(&receiver),
+            Receiver::on_ready,
+            Receiver::close,
+        )?;
         poll.watch(true, false);
         // The worker's servers keep it alive; this channel does not.
         poll.set_ref(false);

@@ -91,17 +91,13 @@ impl ConnChannel {
             events,
         });
         if let Some(event_loop) = event_loop {
-            let me = Rc::downgrade(&channel);
-            let poll = Poll::new(event_loop, channel.sock.as_fd(), move |ready| {
-                if let Some(channel) = me.upgrade() {
-                    let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        channel.on_ready(ready)
-                    }));
-                    if ran.is_err() {
-                        channel.report_end();
-                    }
-                }
-            })?;
+            let poll = Poll::for_owner(
+                event_loop,
+                channel.sock.as_fd(),
+                Rc::downgrade(&channel),
+                ConnChannel::on_ready,
+                ConnChannel::report_end,
+            )?;
             poll.watch(true, false);
             // Connections in flight keep the loop alive through the listener;
             // this channel alone does not.

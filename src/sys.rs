@@ -19,6 +19,7 @@ use std::ffi::{c_char, c_int, c_void, CStr};
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::ptr;
+use std::rc::Weak;
 use std::sync::OnceLock;
 
 use napi::sys;
@@ -277,6 +278,28 @@ impl Poll {
         Ok(Poll {
             handle,
             events: Cell::new(0),
+        })
+    }
+
+    /// A poll whose callback goes to `owner` while it lives. A panic in
+    /// `on_ready` ends the owner (`on_panic`) instead of leaving it
+    /// half-updated for the next callback.
+    pub(crate) fn for_owner<T: 'static>(
+        event_loop: EventLoop,
+        fd: BorrowedFd<'_>,
+        owner: Weak<T>,
+        on_ready: fn(&T, Ready),
+        on_panic: fn(&T),
+    ) -> io::Result<Poll> {
+        Poll::new(event_loop, fd, move |ready| {
+            if let Some(owner) = owner.upgrade() {
+                let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    on_ready(&owner, ready)
+                }));
+                if ran.is_err() {
+                    on_panic(&owner);
+                }
+            }
         })
     }
 

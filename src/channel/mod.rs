@@ -161,17 +161,13 @@ impl Channel {
             events,
         });
         if let Some(event_loop) = event_loop {
-            let me = Rc::downgrade(&channel);
-            let poll = Poll::new(event_loop, channel.sock.as_fd(), move |ready| {
-                if let Some(channel) = me.upgrade() {
-                    let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        channel.on_ready(ready)
-                    }));
-                    if ran.is_err() {
-                        channel.broke();
-                    }
-                }
-            })?;
+            let poll = Poll::for_owner(
+                event_loop,
+                channel.sock.as_fd(),
+                Rc::downgrade(&channel),
+                Channel::on_ready,
+                Channel::broke,
+            )?;
             poll.watch(true, false);
             *channel.poll.borrow_mut() = Some(poll);
         }
