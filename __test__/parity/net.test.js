@@ -6,6 +6,7 @@ const assert = require('node:assert/strict');
 const {
   compareImpls, primaryEvents, workerEvents, perWorker, sortByJSON,
   CONCURRENCY,
+  scaled,
 } = require('../helpers/harness');
 const { assertIPv6 } = require('../helpers/env');
 
@@ -208,6 +209,18 @@ describe('parity/net', { concurrency: CONCURRENCY }, () => {
         assert.deepEqual(steps['new-worker'].counts, { 'worker 3': 5 });
       };
       await compareImpls(t, 'parity-rr-close.js', { env: { POLICY: policy }, check }, normalize);
+    });
+  }
+});
+
+describe('parity/net: a burst while the workers are busy', { concurrency: CONCURRENCY }, () => {
+  // As in the fixture (parity-accept-burst.js).
+  const CONNECTIONS_IN_BURST = 1200;
+  for (const plain of [false, true]) {
+    test(`${CONNECTIONS_IN_BURST} connections, more than the backlog, while both workers are blocked${plain ? ' (plain workers)' : ''}: none repeats its SYN, all are answered`, { timeout: scaled(60000) }, async (t) => {
+      const check = (r) => assert.deepEqual(r.events.find((e) => e.ev === 'burst'),
+        { ev: 'burst', slow: 0, answered: CONNECTIONS_IN_BURST, errors: [] });
+      await compareImpls(t, 'parity-accept-burst.js', { env: plain ? { PLAIN: '1' } : {}, check });
     });
   }
 });
