@@ -216,18 +216,18 @@ describe('parity/net', { concurrency: CONCURRENCY }, () => {
 describe('parity/net: a burst while the workers are busy', { concurrency: CONCURRENCY }, () => {
   // As in the fixture (parity-accept-burst.js).
   const CONNECTIONS_IN_BURST = 1200;
-  // On a loaded machine node:cluster's own primary can fall behind a burst
-  // and a few clients repeat their SYN (2 of 1,200 seen under the Node 24
-  // matrix); a primary that left connections in the kernel while workers
-  // were busy, 5 ms at a time, made 6 to 190 do so (585 when it held them
-  // longer).
-  const FEW = CONNECTIONS_IN_BURST / 50;
-  const normalize = (r) => r.events.map((e) => (e.ev === 'burst' ? { ...e, slow: e.slow <= FEW ? 'few' : e.slow } : e));
+  // How many clients repeat their SYN is the machine's and the Node
+  // version's: node:cluster's own primary let 0 of 1,200 do so under Node
+  // 18-22 here, 2 on a loaded machine and 177 under Node 24. It is logged,
+  // not compared.
+  const normalize = (r) => r.events.map((e) => (e.ev === 'burst' ? { ...e, slow: undefined } : e));
   for (const plain of [false, true]) {
-    test(`${CONNECTIONS_IN_BURST} connections, more than the backlog, while both workers are blocked${plain ? ' (plain workers)' : ''}: (almost) none repeats its SYN, all are answered`, { timeout: scaled(60000) }, async (t) => {
+    test(`${CONNECTIONS_IN_BURST} connections, more than the backlog, while both workers are blocked${plain ? ' (plain workers)' : ''}: all connect and are answered`, { timeout: scaled(60000) }, async (t) => {
       const check = (r) => assert.deepEqual(normalize(r).find((e) => e.ev === 'burst'),
-        { ev: 'burst', slow: 'few', answered: CONNECTIONS_IN_BURST, errors: [] });
-      await compareImpls(t, 'parity-accept-burst.js', { env: plain ? { PLAIN: '1' } : {}, check }, normalize);
+        { ev: 'burst', slow: undefined, answered: CONNECTIONS_IN_BURST, errors: [] });
+      const { node, rust } = await compareImpls(t, 'parity-accept-burst.js', { env: plain ? { PLAIN: '1' } : {}, check }, normalize);
+      const slow = (r) => r && r.events.find((e) => e.ev === 'burst').slow;
+      t.diagnostic(`connects that repeated their SYN: node:cluster ${slow(node)}, rust-cluster ${slow(rust)}`);
     });
   }
 });
