@@ -88,7 +88,9 @@ function writeString(s) {
 // Like JSON.stringify's SerializeJSValue: false when the value is left out
 // (undefined, a function, a symbol).
 function writeValue(value, key, depth) {
-  if (typeof value === 'object' && value !== null && typeof value.toJSON === 'function') {
+  // JSON.stringify asks any object, functions included, for toJSON.
+  if (((typeof value === 'object' && value !== null) || typeof value === 'function') &&
+      typeof value.toJSON === 'function') {
     value = value.toJSON(key);
   }
   switch (typeof value) {

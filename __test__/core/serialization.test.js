@@ -227,7 +227,7 @@ const jsonValues = [
   [{ toJSON(key) { return `index:${key}`; } }], { toJSON() { return undefined; } }, { a: { toJSON() { return undefined; } } },
   { 2: 'b', 1: 'a', z: 0 }, Object.assign(Object.create(null), { n: long }), new Map([[1, 2]]), new Point(),
   [, 1], Object.assign([1], { extra: 2 }), new Uint8Array([1, 2]), { shared, again: shared }, // eslint-disable-line no-sparse-arrays
-  { get g() { return long; } },
+  { get g() { return long; } }, { f: Object.assign(() => 1, { toJSON: () => long }) },
 ];
 
 test('json frames are JSON.stringify\'s text, byte for byte, or refused', () => {
