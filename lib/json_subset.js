@@ -152,7 +152,6 @@ function encode(message) {
   at = 0;
   if (out.length > KEEP_BYTES) resize(64 * 1024);
   failed = false;
-  stack.length = 0;
   let written;
   try {
     written = writeValue(message, '', 0);

@@ -76,11 +76,6 @@ const json = {
     return length + 1;
   },
   frame: null,
-  /** A whole frame, newline included; valid until the next encode(). */
-  encode(message) {
-    const length = json.encodeFrame(message);
-    return json.frame.subarray(0, length);
-  },
   /** A frame's body (no newline): a string, or bytes that were not UTF-8. */
   decode(body) {
     return JSON.parse(typeof body === 'string' ? body : body.toString('utf8'));
@@ -102,12 +97,6 @@ const advanced = {
     return advanced.frame.length;
   },
   frame: null,
-  /** A frame of its own (a copy the caller may keep). */
-  encode(message) {
-    const length = subset.encode(message);
-    if (length >= 0) return Buffer.from(subset.encode.frame.subarray(0, length));
-    return encodeWithNode(message);
-  },
   decode(body) {
     const value = subset.decode(body);
     if (value !== subset.NOT_SUBSET) return value;

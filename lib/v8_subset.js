@@ -52,7 +52,7 @@ const KEEP_BYTES = 1024 * 1024;
 
 let out = Buffer.allocUnsafeSlow(64 * 1024);
 let at = 0;
-let seen = [];
+const seen = [];
 let failed = false;
 
 function room(n) {
@@ -217,7 +217,7 @@ function encode(message) {
     // A getter may throw, as under Node's serializer; nothing is kept.
     writeValue(message, 0);
   } finally {
-    seen = [];
+    seen.length = 0;
   }
   if (failed) return -1;
   out.writeUInt32BE(at - 4, 0);
