@@ -23,7 +23,9 @@ const cluster = require('node:cluster');
 const fs = require('node:fs');
 const net = require('node:net');
 const { agent: AGENT } = require('../contract.json');
-const connections = require('./connections');
+
+// Loaded with the first connection (index.js: start-up loads little).
+let connections = null;
 
 let wraps = null;
 let binding = null;
@@ -133,6 +135,7 @@ function onConnections(ids, fds) {
 }
 
 function serve(taken) {
+  if (connections === null) connections = require('./connections');
   for (let i = 0; i < taken.length; i += 2) {
     connections.handing();
     taken[i].onconnection(0, taken[i + 1]);

@@ -20,7 +20,6 @@
 const net = require('node:net');
 const cluster = require('node:cluster');
 
-const { agent: AGENT } = require('../contract.json');
 const SWEEP_MS = 100;
 
 const servers = new Set();
@@ -96,11 +95,6 @@ function startDrain() {
   setInterval(sweep, SWEEP_MS).unref();
 }
 
-function onMessage(message) {
-  if (message !== null && typeof message === 'object' && message.cmd === AGENT.cmd &&
-      message.act === AGENT.drain) startDrain();
-}
-
 function install() {
   const getServer = cluster._getServer;
   if (typeof getServer === 'function') {
@@ -112,7 +106,6 @@ function install() {
       return Reflect.apply(getServer, this, [obj, ...rest]);
     };
   }
-  process.on('internalMessage', onMessage);
 }
 
-module.exports = { install, isDraining: () => draining };
+module.exports = { install, start: startDrain };

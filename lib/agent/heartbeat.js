@@ -4,9 +4,9 @@
 // primary watches for.
 const { agent: AGENT } = require('../contract.json');
 
+/** Answer a ping ({ cmd, act: 'ping', seq }; index.js dispatches it). */
 function onPing(message) {
-  if (message === null || typeof message !== 'object' || message.cmd !== AGENT.cmd ||
-      message.act !== AGENT.ping || !process.connected) return;
+  if (!process.connected) return;
   const mem = process.memoryUsage();
   const cpu = process.cpuUsage();
   try {
@@ -23,8 +23,4 @@ function onPing(message) {
   }
 }
 
-function install() {
-  process.on('internalMessage', onPing);
-}
-
-module.exports = { install, onPing };
+module.exports = { onPing };

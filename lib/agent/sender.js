@@ -20,9 +20,12 @@
 // (ChannelSender), which writes it as the primary reads.
 const fs = require('node:fs');
 const util = require('node:util');
-const errors = require('../errors');
-const serialization = require('../serialization');
 const { agent: AGENT, backpressureBytes } = require('../contract.json');
+
+// The encoders and Node's errors load with the first message we write, not
+// at start-up (index.js).
+let codec = null;
+let errors = null;
 
 let nodeSend = null;
 let fd = -1;
@@ -31,6 +34,7 @@ let mode = null;
 // finishing; 'ours': we write.
 let state = 'node';
 let nodeWritesInFlight = 0;
+let greeted = false;
 // The tick's messages not yet written, their frames one after the other.
 let batch = null;
 let frameCount = 0;
@@ -73,6 +77,12 @@ function viaNode(target, message, handle, options, callback) {
 }
 
 function send(message, handle, options, callback) {
+  if (!greeted && this.connected) {
+    // The first message says hello first (a worker that never sends never
+    // needs the answer).
+    greeted = true;
+    viaNode(this, { cmd: AGENT.cmd, act: AGENT.hello }, undefined, { swallowErrors: true }, noop);
+  }
   if (state !== 'ours' || handle || !this.connected) {
     // A handle goes through Node's own bookkeeping; from then on Node keeps
     // the channel (its handle queue, its ACKs).
@@ -82,13 +92,14 @@ function send(message, handle, options, callback) {
     }
     return viaNode(this, message, handle, options, callback);
   }
-  if (message === undefined) throw errors.missingArgs('message');
   const type = typeof message;
   if (type !== 'string' && type !== 'object' && type !== 'number' && type !== 'boolean') {
+    if (errors === null) errors = require('../errors');
+    if (message === undefined) throw errors.missingArgs('message');
     throw errors.invalidArgType('message', ['string', 'object', 'number', 'boolean'], message);
   }
   if (typeof options === 'boolean') options = { swallowErrors: options };
-  const codec = serialization[mode];
+  if (codec === null) codec = require('../serialization')[mode];
   const length = codec.encodeFrame(message);
   if (batch === null || batch.length < frameBytes + length) {
     const bigger = Buffer.allocUnsafeSlow(Math.max(64 * 1024, 2 * (frameBytes + length)));
@@ -191,7 +202,6 @@ function install() {
     return Reflect.apply(disconnect, this, args);
   };
   process.on('exit', flush);
-  viaNode(process, { cmd: AGENT.cmd, act: AGENT.hello }, undefined, { swallowErrors: true }, noop);
 }
 
 module.exports = { install };

@@ -1,0 +1,24 @@
+'use strict';
+// A worker pays for what its agent loads at start-up (each file ~0.3 ms of
+// CPU on a Node boot of ~20 ms), so the agent loads its parts when first
+// needed (lib/agent/index.js).
+const { test } = require('node:test');
+const assert = require('node:assert/strict');
+const { run } = require('./run');
+
+test('a worker loads the agent\'s parts when it first needs them', async () => {
+  const r = await run('agent-loading.js', 'rust');
+  assert.equal(r.code, 0, r.stderr);
+  const at = Object.fromEntries(r.events.map((e) => [e.at, e.loaded]));
+  assert.deepEqual(at.start, ['index.js', 'lib/agent/index.js', 'lib/contract.json']);
+  // The first message loads the sender (and says hello); the encoders come
+  // with the first message the agent writes itself, after the answer.
+  assert.deepEqual(at['first message'], ['index.js', 'lib/agent/index.js', 'lib/agent/sender.js', 'lib/contract.json']);
+  for (const file of ['lib/serialization.js', 'lib/v8_subset.js', 'lib/json_subset.js']) {
+    assert.ok(at['second message'].includes(file), `${file} after the agent wrote a message`);
+  }
+  for (const file of ['lib/agent/drain.js', 'lib/agent/conn_channel.js']) {
+    assert.ok(!at['second message'].includes(file), `${file} before any server`);
+    assert.ok(at.listening.includes(file), `${file} with the first server`);
+  }
+});
