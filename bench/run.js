@@ -57,7 +57,7 @@ const MODES = {
     p1: { seconds: 3 },
     p3Seconds: 2,
     restMs: 300,
-    ipc: { ms: 500, warmupMs: 200 },
+    ipc: { ms: 1500, warmupMs: 1000 },
     forkRounds: 5,
     scale: { workers: [2, 8, 32], rounds: 5, warmup: { count: 2000 }, http: { seconds: 2 }, echo: { window: 64, bytes: 50, ms: 500, warmupMs: 200 } },
   },
