@@ -4,7 +4,7 @@
 // needed (lib/agent/index.js).
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
-const { run } = require('./run');
+const { run, both } = require('./run');
 
 test('a worker loads the agent\'s parts when it first needs them', async () => {
   const r = await run('agent-loading.js', 'rust');
@@ -21,4 +21,13 @@ test('a worker loads the agent\'s parts when it first needs them', async () => {
     assert.ok(!at['second message'].includes(file), `${file} before any server`);
     assert.ok(at.listening.includes(file), `${file} with the first server`);
   }
+});
+
+test('code that wraps process._send and cluster._getServer first still works, as under node:cluster', async () => {
+  const { node, rust } = await both('agent-wrapped.js');
+  assert.equal(rust.code, 0, rust.stderr);
+  assert.equal(node.code, 0, node.stderr);
+  const port = (events) => events.map((e) => (e.message && e.message.listening ? { ...e, message: { listening: 'port' } } : e));
+  assert.deepEqual(port(rust.events), port(node.events));
+  assert.equal(rust.events.filter((e) => e.ev === 'message').length, 8);
 });

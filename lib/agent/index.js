@@ -47,15 +47,23 @@ function onInternalMessage(message) {
   }
 }
 
-// Replace `object[name]` with a function that puts the original back, runs
-// `load` (which may wrap it again) and calls what is there then.
+// Replace `object[name]` with a function that, on its first call, runs
+// `load` (which may wrap the original) and from then on calls the result.
+// Code that wrapped `object[name]` in the meantime stays outside ours, as it
+// would have been had the agent loaded everything at start-up.
 function onFirstCall(object, name, load) {
   const original = object[name];
   if (typeof original !== 'function') return;
+  let inner = null;
   object[name] = function firstCall(...args) {
-    if (object[name] === firstCall) object[name] = original;
-    load();
-    return Reflect.apply(object[name], this, args);
+    if (inner === null) {
+      const outer = object[name];
+      object[name] = original;
+      load();
+      inner = object[name];
+      if (outer !== firstCall) object[name] = outer;
+    }
+    return Reflect.apply(inner, this, args);
   };
 }
 
