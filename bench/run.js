@@ -457,7 +457,7 @@ class Bench {
     const out = {
       date: new Date().toISOString(),
       mode: this.mode,
-      machine: { cpus: cpu.length, model: cpu[0] ? cpu[0].model : null, kernel: `${os.type()} ${os.release()}`, arch: os.arch(), memoryGiB: round4(os.totalmem() / 2 ** 30), loadavg: os.loadavg().map(round4) },
+      machine: { cpus: cpu.length, model: cpu[0] ? cpu[0].model : null, kernel: `${os.type()} ${os.release()}`, arch: os.arch(), memoryGiB: round4(os.totalmem() / 2 ** 30), loadavg: os.loadavg().map(round4), nodeExtraCaCerts: Boolean(process.env.NODE_EXTRA_CA_CERTS) },
       node: process.version,
       bun: this.bun ? { path: this.bun, version: this.bunVersion } : null,
       generator: this.generator.version,
@@ -540,6 +540,9 @@ function print(result) {
   lines.push('- primary context switches (cs): voluntary + nonvoluntary, summed over all its threads ' +
     '(/proc/<pid>/task/*/status); primary CPU: all its threads (/proc/<pid>/task/*/schedstat)');
   lines.push(`- bun: ${result.bun ? `${result.bun.version} (${result.bun.path}), reference row on the HTTP phase` : 'not found on PATH, no reference row'}`);
+  // Every Node process parses that bundle when it starts (3x the boot's CPU
+  // here), which sets P5 for all contenders alike.
+  if (result.machine.nodeExtraCaCerts) lines.push('- NODE_EXTRA_CA_CERTS is set: every Node boot (P5) parses that bundle first');
   if (result.pinNote) lines.push(`- ${result.pinNote}`);
 
   for (const pin of result.pins) {
