@@ -31,3 +31,20 @@ test('awaiting messages one by one after they all arrived gets what node:cluster
   assert.deepEqual(node.events[0], { ev: 'all waiting', waiting: true });
   assert.deepEqual(rust.events, node.events);
 });
+
+// The agent writes a worker's messages in groups whose size follows the
+// tick before (lib/agent/sender.js): bursts of changing sizes, one per tick,
+// arrive whole and in order, with send()'s return values and callbacks as
+// node:cluster's, and under rust-cluster the agent wrote them.
+for (const mode of ['json', 'advanced']) {
+  test(`bursts of messages from a worker (${mode}) arrive as node:cluster delivers them`, async () => {
+    const { node, rust } = await both('bursts.js', { env: { MODE: mode } });
+    assert.equal(rust.code, 0, rust.stderr);
+    const agent = rust.events.find((e) => e.ev === 'agent');
+    assert.deepEqual(agent, { ev: 'agent', wrote: true });
+    assert.deepEqual(node.events.find((e) => e.ev === 'agent'), { ev: 'agent', wrote: false });
+    const strip = (events) => events.filter((e) => e.ev !== 'agent');
+    assert.deepEqual(strip(rust.events), strip(node.events));
+    assert.deepEqual(rust.events[0], { ev: 'received', inOrder: true, count: 457 });
+  });
+}
