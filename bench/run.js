@@ -165,6 +165,7 @@ class Bench {
     this.data = {};
     for (const pin of this.pins) this.data[pin.key] = { http: emptyRuns(HTTP_METRICS, this.contenders), ipc: emptyRuns(IPC_METRICS, this.groups) };
     this.forkRuns = emptyRuns(FORK_METRICS, this.groups);
+    this.forkFloor = [];
     this.scaleRuns = {};
     this.problems = [];
     this.checks = { closeRequestsPerConnection: {}, workersLoadRustCluster: {}, lostThreads: [] };
@@ -357,12 +358,17 @@ class Bench {
     }
   }
 
-  async forkRun(group) {
-    const fx = new Fixture(group.rep, { BENCH_MODE: 'fork', BENCH_WORKERS: String(FORK_WORKERS) }, null, process.execPath);
+  // One P5 round of `group`, or with `floor` the same number of bare Node
+  // processes (bench/boot.js) forked by a primary that loads no cluster
+  // module's fork path.
+  async forkRun(group, floor = false) {
+    const env = { BENCH_MODE: 'fork', BENCH_WORKERS: String(FORK_WORKERS), BENCH_FORK_FLOOR: floor ? '1' : '' };
+    const fx = new Fixture(group.rep, env, null, process.execPath);
     try {
       const r = await fx.wait('fork', 40000);
       if (r.error) throw new Error(r.error);
-      this.forkRuns.P5[group.id].push(r.ms);
+      if (floor) this.forkFloor.push(r.ms);
+      else this.forkRuns.P5[group.id].push(r.ms);
       return r.ms;
     } catch (err) {
       this.problem(group, { phase: 'fork', pin: 'unpinned' }, 'P5', err.message);
@@ -425,6 +431,8 @@ class Bench {
             const ms = await this.forkRun(group);
             this.log(`  ${group.id} round ${round}: ${ms == null ? 'FAILED' : `${fmt(ms, 0)} ms`}`);
           }
+          const floor = await this.forkRun(this.groups[0], true);
+          this.log(`  floor (bare Node processes) round ${round}: ${floor == null ? 'FAILED' : `${fmt(floor, 0)} ms`}`);
         }
       });
     }
@@ -502,7 +510,11 @@ class Bench {
         ipc: summary(this.data[pin.key].ipc, GROUP_BASELINE),
       };
     }
-    if (this.phases.includes('fork')) out.fork = summary(this.forkRuns, GROUP_BASELINE);
+    if (this.phases.includes('fork')) {
+      out.fork = summary(this.forkRuns, GROUP_BASELINE);
+      const floor = summarize(this.forkFloor);
+      out.fork.floor = { ...floor, ratio: ratio(floor.median, median(this.forkRuns.P5[GROUP_BASELINE] || [])) };
+    }
     if (this.phases.includes('scale')) out.scale = require('./scale').scaleResult(this);
     Object.assign(out, {
       checks: this.checks,
@@ -557,6 +569,12 @@ function print(result) {
       const what = [cfg.phases.includes('ipc') && 'IPC echo with one worker', withFork && 'fork (unpinned)'].filter(Boolean).join(', ');
       lines.push('', `### ${name}: ${what} (per cluster module)`, '', report.ipcTable(result, pin.key, withFork));
       lines.push('', report.noiseLine({ ...(cfg.phases.includes('ipc') ? result[pin.key].ipc.metrics : {}), ...(withFork ? result.fork.metrics : {}) }));
+      const floor = withFork && result.fork.floor;
+      if (floor && floor.median != null) {
+        lines.push('', `P5's floor: ${cfg.forkWorkers} bare Node processes (child_process.fork of bench/boot.js, ` +
+          `each up once it has sent one message) took ${fmt(floor.median, 0)} ms (median of ${floor.runs.length}), ` +
+          `${fmt(floor.ratio, 2)}× node:cluster's fork → online: workers cannot come online faster than Node boots.`);
+      }
     }
     if (pin.key === 'unpinned' && result.scale) {
       lines.push('', `### Scale (unpinned, round robin): ${result.scale.workers.join(' / ')} workers`, '');

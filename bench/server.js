@@ -11,6 +11,9 @@
 //   NODE_CLUSTER_SCHED_POLICY  'rr' | 'none' | ... (read by the cluster module itself)
 //   BENCH_MODE                 'http' (default) | 'ipc' | 'fork'
 //   BENCH_WORKERS              workers to fork (http: 2, ipc: 1, fork: 8)
+//   BENCH_FORK_FLOOR           fork mode: fork bare Node processes
+//                              (child_process.fork of boot.js) instead of
+//                              workers, for P5's floor
 //   BENCH_HOST, BENCH_PORT     where the HTTP workers listen (http mode)
 //   BENCH_SERIALIZATION        'json' | 'advanced' (ipc mode)
 //   BENCH_ECHO                 JSON options of the echo load (ipc mode):
@@ -249,11 +252,27 @@ function forkPrimary() {
     killAll();
     process.exit(0);
   }, 30000);
-  prepare();
-  forkAll(n, () => {
+  const done = () => {
     const ms = Number(process.hrtime.bigint() - t0) / 1e6;
     clearTimeout(guard);
     emit({ type: 'fork', workers: n, ms });
+  };
+  if (process.env.BENCH_FORK_FLOOR) return forkBare(n, done);
+  prepare();
+  forkAll(n, () => {
+    done();
     leave();
   });
+}
+
+// What no cluster module can beat: n Node processes, each up once it can
+// send a message (a worker's 'online' comes at the same point of its boot).
+function forkBare(n, done) {
+  const { fork } = require('node:child_process');
+  let up = 0;
+  for (let i = 0; i < n; i++) {
+    fork(path.join(__dirname, 'boot.js')).once('message', () => {
+      if (++up === n) done();
+    });
+  }
 }
