@@ -37,11 +37,12 @@ function echoRun(workers, o) {
     let result = null;
     let finished = false;
     let stall = null;
+    let echoes = 0;
 
     function finish(r) {
       if (finished) return;
       finished = true;
-      clearTimeout(stall);
+      clearInterval(stall);
       for (const s of state) {
         s.w.removeListener('message', s.onMessage);
         s.w.removeListener('error', s.onError);
@@ -50,9 +51,21 @@ function echoRun(workers, o) {
       resolve(r);
     }
 
-    function armStall() {
-      clearTimeout(stall);
-      stall = setTimeout(() => finish({ error: `an echo did not come back within 10 s (phase ${phase})` }), 10000);
+    // A stalled echo fails the run. Checked once a second, not re-armed per
+    // message: a timer per round trip would cost the primary more than some
+    // modules' whole round trip and narrow every ratio.
+    function watchStall() {
+      clearInterval(stall);
+      let last = echoes;
+      let idle = 0;
+      stall = setInterval(() => {
+        if (echoes !== last || inFlight === 0) {
+          last = echoes;
+          idle = 0;
+        } else if (++idle >= 10) {
+          finish({ error: `an echo did not come back within 10 s (phase ${phase})` });
+        }
+      }, 1000);
     }
 
     function sendOne(s) {
@@ -107,8 +120,8 @@ function echoRun(workers, o) {
           return;
         }
         s.received++;
+        echoes++;
         inFlight--;
-        armStall();
         if (phase === 'measure') {
           measured++;
           if (o.count != null && measured === o.count) { endMeasure(); return; }
@@ -131,17 +144,17 @@ function echoRun(workers, o) {
       phase = 'measure';
       snap0 = proc.snapshot(process.pid);
       t0 = process.hrtime.bigint();
-      armStall();
+      watchStall();
       fill();
       if (o.count == null) setTimeout(endMeasure, o.ms);
     }
 
-    armStall();
+    watchStall();
     fill();
     setTimeout(() => {
       phase = 'drain';
       drain(async () => {
-        clearTimeout(stall);
+        clearInterval(stall);
         if (o.gate) {
           try {
             await o.gate();
