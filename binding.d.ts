@@ -129,6 +129,33 @@ export declare class Primary {
 }
 
 /**
+ * In a worker: its messages to the primary through shared memory
+ * (channel/ring.rs) instead of the IPC socket (lib/agent/sender.js).
+ */
+export declare class RingWriter {
+  /**
+   * Make the ring and give it to the primary: `hello` (the agent's ring
+   * message, framed) goes on the channel `fd` with the ring's memfd.
+   * After it, the worker writes its messages only to the ring.
+   */
+  constructor(fd: number, hello: Uint8Array, doorbell: Uint8Array)
+  /**
+   * Add what fits of `data` (returns the bytes taken), and wake the
+   * primary if it may be asleep. A full socket wakes it anyway, so a
+   * doorbell it does not take is not needed.
+   */
+  write(data: Uint8Array): number
+  /**
+   * Node is closing the channel: from now on the doorbell rings on our
+   * own copy of it, which keeps the socket open until `release` (when
+   * `keep`, bytes still wait for room), or nowhere.
+   */
+  detach(keep: boolean): void
+  /** All was written: let the socket end. */
+  release(): void
+}
+
+/**
  * lib/contract.json as this binary was built with it, so JS can tell a
  * binary built from another version.
  */

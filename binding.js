@@ -838,6 +838,7 @@ module.exports = nativeBinding
 module.exports.ChannelSender = nativeBinding.ChannelSender
 module.exports.Child = nativeBinding.Child
 module.exports.Primary = nativeBinding.Primary
+module.exports.RingWriter = nativeBinding.RingWriter
 module.exports.contract = nativeBinding.contract
 module.exports.notifyDatagram = nativeBinding.notifyDatagram
 module.exports.sendFrame = nativeBinding.sendFrame

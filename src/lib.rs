@@ -370,6 +370,84 @@ impl ChannelSender {
     }
 }
 
+/// In a worker: its messages to the primary through shared memory
+/// (channel/ring.rs) instead of the IPC socket (lib/agent/sender.js).
+#[napi]
+pub struct RingWriter {
+    ring: channel::ring::Ring,
+    /// The channel's descriptor (Node's), rung while JS says it is open.
+    fd: std::cell::Cell<Option<i32>>,
+    /// The empty frame that wakes the primary.
+    doorbell: Vec<u8>,
+    /// Our copy of the channel once Node closed its own with bytes still
+    /// to go (`holdOpen`): it keeps the socket open, and rings it, until
+    /// `release`.
+    held: std::cell::RefCell<Option<OwnedFd>>,
+}
+
+#[napi]
+impl RingWriter {
+    /// Make the ring and give it to the primary: `hello` (the agent's ring
+    /// message, framed) goes on the channel `fd` with the ring's memfd.
+    /// After it, the worker writes its messages only to the ring.
+    #[napi(constructor, catch_unwind)]
+    pub fn new(fd: i32, hello: &[u8], doorbell: &[u8]) -> Result<Self> {
+        use std::os::fd::AsFd;
+        let fail = |e: std::io::Error| Error::from_reason(e.to_string());
+        let sock = duplicate(fd)?;
+        let (ring, memfd) = channel::ring::Ring::create().map_err(fail)?;
+        let sent = channel::fdpass::send_with_fds(sock.as_fd(), hello, &[memfd.as_fd()])
+            .map_err(|e| fail(e.into()))?;
+        if sent != hello.len() {
+            return Err(Error::from_reason(
+                "the channel did not take the ring's message",
+            ));
+        }
+        Ok(RingWriter {
+            ring,
+            fd: std::cell::Cell::new(Some(fd)),
+            doorbell: doorbell.to_vec(),
+            held: std::cell::RefCell::new(None),
+        })
+    }
+
+    /// Add what fits of `data` (returns the bytes taken), and wake the
+    /// primary if it may be asleep. A full socket wakes it anyway, so a
+    /// doorbell it does not take is not needed.
+    #[napi(catch_unwind)]
+    pub fn write(&self, data: &[u8]) -> u32 {
+        let (n, wake) = self.ring.push(data);
+        if wake {
+            if let Some(sock) = self.held.borrow().as_ref() {
+                let _ = nix::unistd::write(sock, &self.doorbell);
+            } else if let Some(fd) = self.fd.get() {
+                let _ = sys::write_to_raw(fd, &self.doorbell);
+            }
+        }
+        n as u32
+    }
+
+    /// Node is closing the channel: from now on the doorbell rings on our
+    /// own copy of it, which keeps the socket open until `release` (when
+    /// `keep`, bytes still wait for room), or nowhere.
+    #[napi(catch_unwind)]
+    pub fn detach(&self, keep: bool) -> Result<()> {
+        if keep {
+            if let Some(fd) = self.fd.get() {
+                *self.held.borrow_mut() = Some(duplicate(fd)?);
+            }
+        }
+        self.fd.set(None);
+        Ok(())
+    }
+
+    /// All was written: let the socket end.
+    #[napi(catch_unwind)]
+    pub fn release(&self) {
+        drop(self.held.borrow_mut().take());
+    }
+}
+
 /// lib/contract.json as this binary was built with it, so JS can tell a
 /// binary built from another version.
 #[napi]

@@ -31,7 +31,9 @@ type TimerCb = unsafe extern "C" fn(*mut RawHandle);
 type CloseCb = unsafe extern "C" fn(*mut RawHandle);
 
 /// libuv's `uv_handle_type` values for the handles we make.
+const UV_CHECK: c_int = 2;
 const UV_POLL: c_int = 8;
+const UV_PREPARE: c_int = 9;
 const UV_TIMER: c_int = 13;
 const UV_READABLE: c_int = 1;
 const UV_WRITABLE: c_int = 2;
@@ -41,6 +43,7 @@ type InitFn = unsafe extern "C" fn(*mut sys::uv_loop_s, *mut RawHandle) -> c_int
 type PollInitFn = unsafe extern "C" fn(*mut sys::uv_loop_s, *mut RawHandle, c_int) -> c_int;
 type PollStartFn = unsafe extern "C" fn(*mut RawHandle, c_int, PollCb) -> c_int;
 type TimerStartFn = unsafe extern "C" fn(*mut RawHandle, TimerCb, u64, u64) -> c_int;
+type HookStartFn = unsafe extern "C" fn(*mut RawHandle, TimerCb) -> c_int;
 type StopFn = unsafe extern "C" fn(*mut RawHandle) -> c_int;
 type CloseFn = unsafe extern "C" fn(*mut RawHandle, CloseCb);
 type RefFn = unsafe extern "C" fn(*mut RawHandle);
@@ -56,6 +59,10 @@ struct Uv {
     timer_init: InitFn,
     timer_start: TimerStartFn,
     timer_stop: StopFn,
+    prepare_init: InitFn,
+    prepare_start: HookStartFn,
+    check_init: InitFn,
+    check_start: HookStartFn,
     close: CloseFn,
     handle_ref: RefFn,
     handle_unref: RefFn,
@@ -91,6 +98,10 @@ fn uv() -> io::Result<&'static Uv> {
             timer_init: uv_fn!(c"uv_timer_init", InitFn),
             timer_start: uv_fn!(c"uv_timer_start", TimerStartFn),
             timer_stop: uv_fn!(c"uv_timer_stop", StopFn),
+            prepare_init: uv_fn!(c"uv_prepare_init", InitFn),
+            prepare_start: uv_fn!(c"uv_prepare_start", HookStartFn),
+            check_init: uv_fn!(c"uv_check_init", InitFn),
+            check_start: uv_fn!(c"uv_check_start", HookStartFn),
             close: uv_fn!(c"uv_close", CloseFn),
             handle_ref: uv_fn!(c"uv_ref", RefFn),
             handle_unref: uv_fn!(c"uv_unref", RefFn),
@@ -360,6 +371,166 @@ impl Timer {
     pub(crate) fn stop(&self) {
         // SAFETY: the handle is live.
         unsafe { (self.handle.uv.timer_stop)(self.handle.raw) };
+    }
+}
+
+/// When a `Hook` runs in each turn of the event loop.
+#[derive(Clone, Copy)]
+pub(crate) enum Phase {
+    /// Right before the loop polls for I/O (and may sleep).
+    BeforePoll,
+    /// Right after the poll phase's callbacks.
+    AfterPoll,
+}
+
+/// A libuv prepare or check handle: `on_turn` runs in every turn of Node's
+/// event loop, at `phase`, until dropped. It never keeps the loop alive.
+pub(crate) struct Hook {
+    _handle: Handle,
+}
+
+impl Hook {
+    pub(crate) fn new(
+        event_loop: EventLoop,
+        phase: Phase,
+        on_turn: impl FnMut() + 'static,
+    ) -> io::Result<Hook> {
+        let kind = match phase {
+            Phase::BeforePoll => UV_PREPARE,
+            Phase::AfterPoll => UV_CHECK,
+        };
+        let handle = Handle::new(kind, Callback::Timer(Box::new(on_turn)), |uv, raw| {
+            let init = match phase {
+                Phase::BeforePoll => uv.prepare_init,
+                Phase::AfterPoll => uv.check_init,
+            };
+            // SAFETY: as in Poll::new.
+            unsafe { init(event_loop.0, raw) }
+        })?;
+        let uv = handle.uv;
+        let start = match phase {
+            Phase::BeforePoll => uv.prepare_start,
+            Phase::AfterPoll => uv.check_start,
+        };
+        // SAFETY: the handle is live; on_timer matches uv_prepare_cb and
+        // uv_check_cb (both take the handle only) and runs Callback::Timer.
+        let rc = unsafe { start(handle.raw, on_timer) };
+        if rc != 0 {
+            return Err(io::Error::from_raw_os_error(-rc));
+        }
+        handle.set_ref(false);
+        Ok(Hook { _handle: handle })
+    }
+}
+
+/// Memory shared with another process: a memfd's pages, mapped. The other
+/// side may write any part of it at any time, so nothing here hands out a
+/// reference into it: words are read and written atomically, bytes are
+/// copied in and out, always within bounds.
+pub(crate) struct SharedMemory {
+    base: ptr::NonNull<c_void>,
+    len: usize,
+}
+
+impl SharedMemory {
+    /// A new zeroed region of `len` bytes, and the memfd to give the other
+    /// side.
+    #[cfg(target_os = "linux")]
+    pub(crate) fn create(len: usize) -> io::Result<(SharedMemory, OwnedFd)> {
+        let fd = nix::sys::memfd::memfd_create(
+            c"rust-cluster-ring",
+            nix::sys::memfd::MFdFlags::MFD_CLOEXEC,
+        )?;
+        nix::unistd::ftruncate(&fd, len as nix::libc::off_t)?;
+        let map = SharedMemory::map(&fd, len)?;
+        Ok((map, fd))
+    }
+
+    /// Without memfds, no shared channel: workers keep the socket.
+    #[cfg(not(target_os = "linux"))]
+    pub(crate) fn create(_len: usize) -> io::Result<(SharedMemory, OwnedFd)> {
+        Err(io::ErrorKind::Unsupported.into())
+    }
+
+    /// Map `len` bytes of the memfd `fd`, which must be exactly that long.
+    pub(crate) fn map(fd: &OwnedFd, len: usize) -> io::Result<SharedMemory> {
+        let size = nix::sys::stat::fstat(fd)?.st_size;
+        let wanted = std::num::NonZeroUsize::new(len).ok_or(io::ErrorKind::InvalidInput)?;
+        if usize::try_from(size).ok() != Some(len) {
+            return Err(io::ErrorKind::InvalidInput.into());
+        }
+        use nix::sys::mman::{MapFlags, ProtFlags};
+        // SAFETY: a fresh shared mapping of the whole file, placed by the
+        // kernel (no address hint), so it aliases none of our memory; the
+        // file is exactly `len` bytes, so every page is backed.
+        let base = unsafe {
+            nix::sys::mman::mmap(
+                None,
+                wanted,
+                ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
+                MapFlags::MAP_SHARED,
+                fd,
+                0,
+            )
+        }?;
+        Ok(SharedMemory { base, len })
+    }
+
+    /// The 8-byte word at `offset` (a multiple of 8, within the region).
+    pub(crate) fn word(&self, offset: usize) -> &std::sync::atomic::AtomicU64 {
+        assert!(
+            offset.is_multiple_of(8) && offset + 8 <= self.len,
+            "word out of bounds"
+        );
+        // SAFETY: in bounds and 8-aligned (the mapping is page-aligned);
+        // AtomicU64 has u64's layout, and every access through it is atomic,
+        // so the other process writing the word concurrently is no data race.
+        unsafe {
+            &*(self.base.as_ptr().cast::<u8>().add(offset) as *const std::sync::atomic::AtomicU64)
+        }
+    }
+
+    /// Copy `data` in at `offset`.
+    pub(crate) fn write(&self, offset: usize, data: &[u8]) {
+        assert!(
+            offset <= self.len && data.len() <= self.len - offset,
+            "write out of bounds"
+        );
+        // SAFETY: the range is within the mapping, which `data` (our own
+        // memory) cannot overlap; the ring's protocol keeps the other side
+        // off these bytes until we publish them.
+        unsafe {
+            ptr::copy_nonoverlapping(
+                data.as_ptr(),
+                self.base.as_ptr().cast::<u8>().add(offset),
+                data.len(),
+            )
+        };
+    }
+
+    /// Copy `out.len()` bytes out from `offset`.
+    pub(crate) fn read(&self, offset: usize, out: &mut [u8]) {
+        assert!(
+            offset <= self.len && out.len() <= self.len - offset,
+            "read out of bounds"
+        );
+        // SAFETY: as in `write`; a misbehaving other side can at worst
+        // change the bytes we copy, which the decoder then checks.
+        unsafe {
+            ptr::copy_nonoverlapping(
+                self.base.as_ptr().cast::<u8>().add(offset),
+                out.as_mut_ptr(),
+                out.len(),
+            )
+        };
+    }
+}
+
+impl Drop for SharedMemory {
+    fn drop(&mut self) {
+        // SAFETY: the mapping made in `map`, unmapped once; no reference
+        // into it outlives `self` (`word` borrows `self`).
+        let _ = unsafe { nix::sys::mman::munmap(self.base, self.len) };
     }
 }
 
@@ -657,6 +828,20 @@ pub(crate) fn adopt_new_fd(raw: RawFd) -> OwnedFd {
     // SAFETY: per the contract above, `raw` is a fresh descriptor that no
     // other owner knows of.
     unsafe { OwnedFd::from_raw_fd(raw) }
+}
+
+/// Write `data` to a descriptor JS names by number and owns (a worker's IPC
+/// channel, which Node keeps open while connected), without copying it.
+pub(crate) fn write_to_raw(fd: RawFd, data: &[u8]) -> Result<usize, Errno> {
+    // SAFETY: `data` is a valid buffer of `data.len()` bytes; write(2) on a
+    // number that is not (or no longer) the channel fails with EBADF or
+    // writes to that descriptor, which touches none of our memory.
+    let n = unsafe { nix::libc::write(fd, data.as_ptr().cast(), data.len()) };
+    if n < 0 {
+        Err(Errno::last())
+    } else {
+        Ok(n as usize)
+    }
 }
 
 /// Our own close-on-exec copy of a descriptor someone names by number (JS

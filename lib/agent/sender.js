@@ -43,6 +43,14 @@ let callbacks = [];
 let scheduled = false;
 let sender = null;
 let drainCallbacks = [];
+// The shared-memory stream to the primary (RingWriter), once made; bytes it
+// had no room for yet, in order.
+let ring = null;
+let ringFailed = false;
+let ringPending = [];
+let ringPendingBytes = 0;
+let ringTimer = null;
+let ringClosing = false;
 
 // Messages per write after the tick's first: a quarter of the last tick's
 // count, 2 to 16. The primary starts on a group while this worker encodes
@@ -98,6 +106,7 @@ function send(message, handle, options, callback) {
     // the channel (its handle queue, its ACKs).
     if (handle && state !== 'node') {
       flush();
+      endRing();
       state = 'node';
     }
     return viaNode(this, message, handle, options, callback);
@@ -129,7 +138,7 @@ function send(message, handle, options, callback) {
     flush();
   }
   tickMessages++;
-  return frameBytes + (sender === null ? 0 : sender.pending()) < backpressureBytes;
+  return frameBytes + ringPendingBytes + (sender === null ? 0 : sender.pending()) < backpressureBytes;
 }
 
 function endTick() {
@@ -151,7 +160,10 @@ function flush() {
   callbacks = [];
   let errno = 0;
   let waiting = false;
-  if (sender !== null && sender.pending() > 0) {
+  if (ring === null && !ringFailed && (sender === null || sender.pending() === 0)) openRing();
+  if (ring !== null) {
+    waiting = toRing(data);
+  } else if (sender !== null && sender.pending() > 0) {
     const left = sender.write(data);
     if (left < 0) errno = left;
     waiting = left > 0;
@@ -180,6 +192,84 @@ function flush() {
       else process.nextTick(callback, null);
     }
   }
+}
+
+function openRing() {
+  try {
+    const length = codec.encodeFrame({ cmd: AGENT.cmd, act: AGENT.ring });
+    const hello = Buffer.from(codec.frame.subarray(0, length));
+    const doorbell = mode === 'json' ? Buffer.from('\n') : Buffer.alloc(4);
+    ring = new (require('../binding').RingWriter)(fd, hello, doorbell);
+  } catch {
+    ringFailed = true;
+  }
+}
+
+// What fits of `data` into the ring (the addon wakes the primary if it may
+// sleep).
+function ringWrite(data) {
+  return ring.write(data);
+}
+
+// Into the ring what fits, the rest once the primary has read; true when
+// some must wait.
+function toRing(data) {
+  if (ringPendingBytes === 0) {
+    const n = ringWrite(data);
+    if (n === data.length) return false;
+    data = data.subarray(n);
+  }
+  ringPending.push(Buffer.from(data));
+  ringPendingBytes += data.length;
+  if (ringTimer === null) ringTimer = setTimeout(retryRing, 1);
+  return true;
+}
+
+// Write what waits; true when all is written.
+function writePending() {
+  while (ringPending.length > 0) {
+    const head = ringPending[0];
+    const n = ringWrite(head);
+    ringPendingBytes -= n;
+    if (n < head.length) {
+      ringPending[0] = head.subarray(n);
+      return false;
+    }
+    ringPending.shift();
+  }
+  return true;
+}
+
+function retryRing() {
+  ringTimer = null;
+  if (!writePending()) {
+    ringTimer = setTimeout(retryRing, 1);
+    return;
+  }
+  if (ringClosing) ring.release();
+  onDrain();
+}
+
+// Node takes the channel back (a handle to send): the ring's last message
+// says so, and the primary reads the socket again once it has read it. What
+// waits for room in the ring goes first (Node's write must not overtake
+// it, nor our doorbell come between Node's bytes), so this waits for the
+// primary to read, as a blocking write to a full channel would.
+function endRing() {
+  if (ring === null) return;
+  const deadline = Date.now() + 10000;
+  const nap = new Int32Array(new SharedArrayBuffer(4));
+  while (!writePending() && Date.now() < deadline) Atomics.wait(nap, 0, 0, 1);
+  if (ringTimer !== null) clearTimeout(ringTimer);
+  ringTimer = null;
+  ringPending = [];
+  ringPendingBytes = 0;
+  const length = codec.encodeFrame({ cmd: AGENT.cmd, act: AGENT.ringEnd });
+  ringWrite(codec.frame.subarray(0, length));
+  ring.detach(false);
+  ring = null;
+  ringFailed = true;
+  onDrain();
 }
 
 // Node calls back a write it had to queue once it is written, and ignores
@@ -211,6 +301,11 @@ function install() {
   process._disconnect = function flushThenDisconnect(...args) {
     flush();
     if (sender !== null) sender.closeWhenDrained();
+    if (ring !== null) {
+      // Keep the socket open until the primary has it all.
+      ring.detach(ringPendingBytes > 0);
+      ringClosing = true;
+    }
     state = 'node';
     return Reflect.apply(disconnect, this, args);
   };

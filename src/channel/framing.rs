@@ -43,6 +43,22 @@ impl fmt::Display for FrameError {
 
 impl std::error::Error for FrameError {}
 
+/// `data` from its first byte that is not an empty frame (a blank json
+/// line, an advanced frame of length 0), which Node never writes: a
+/// worker's agent writes them only to wake the primary (channel/ring.rs).
+pub(crate) fn skip_empty_frames(mode: Mode, data: &[u8]) -> &[u8] {
+    match mode {
+        Mode::Json => {
+            let n = data.iter().take_while(|&&b| b == b'\n').count();
+            &data[n..]
+        }
+        Mode::Advanced => {
+            let n = data.chunks_exact(4).take_while(|c| *c == [0u8; 4]).count();
+            &data[n * 4..]
+        }
+    }
+}
+
 /// Incremental decoder: push bytes as they arrive, pull whole frames.
 pub(crate) struct Decoder {
     mode: Mode,

@@ -7,6 +7,7 @@
 
 pub(crate) mod fdpass;
 pub(crate) mod framing;
+pub(crate) mod ring;
 pub(crate) mod v8;
 pub(crate) mod writer;
 
@@ -19,8 +20,9 @@ use std::rc::{Rc, Weak};
 use nix::errno::Errno;
 use nix::sys::socket::{shutdown, Shutdown};
 
+use crate::contract::{AGENT_RING, AGENT_RING_END};
 use crate::protocol::{self, Incoming};
-use crate::sys::{EventLoop, Poll, Ready};
+use crate::sys::{EventLoop, Hook, Phase, Poll, Ready, Timer};
 use framing::{Decoder, Mode};
 use writer::{Notice, Outgoing, Progress, Writer};
 
@@ -132,6 +134,33 @@ pub(crate) struct Channel {
     /// (trying before only fails with EAGAIN).
     write_blocked: Cell<bool>,
     events: Weak<dyn ChannelEvents>,
+    me: Weak<Channel>,
+    event_loop: Option<EventLoop>,
+    /// The worker's shared-memory stream, once its agent gave us one.
+    ring: RefCell<Option<RingReader>>,
+    /// What the socket brought while the ring was in use (bytes, then
+    /// descriptors): it follows the ring's last message.
+    stash: RefCell<(Vec<u8>, Vec<OwnedFd>)>,
+    /// The ring's last message was read: the socket's turn.
+    ring_ended: Cell<bool>,
+    /// The ring is over and the socket has brought nothing since: a
+    /// doorbell rung for the ring's last write may still come.
+    after_ring: Cell<bool>,
+    /// Set while reading when what the worker sent ends the channel.
+    protocol_error: RefCell<Option<String>>,
+}
+
+/// Most a worker may write to its socket while its ring is in use (its
+/// agent writes nothing there until the ring ends).
+const MAX_STASH_BYTES: usize = 64 << 20;
+
+/// The primary's side of a worker's ring (ring.rs).
+struct RingReader {
+    _before_poll: Hook,
+    _after_poll: Hook,
+    /// Brings the loop round again when a turn left bytes in the ring.
+    again: Timer,
+    ring: Rc<ring::Ring>,
 }
 
 impl Channel {
@@ -145,7 +174,14 @@ impl Channel {
         max_message: usize,
         events: Weak<dyn ChannelEvents>,
     ) -> io::Result<Rc<Channel>> {
-        let channel = Rc::new(Channel {
+        let channel = Rc::new_cyclic(|me| Channel {
+            me: me.clone(),
+            event_loop,
+            ring: RefCell::new(None),
+            stash: RefCell::new((Vec::new(), Vec::new())),
+            ring_ended: Cell::new(false),
+            after_ring: Cell::new(false),
+            protocol_error: RefCell::new(None),
             worker,
             mode,
             poll: RefCell::new(None),
@@ -279,12 +315,33 @@ impl Channel {
                     MAX_FDS_PER_READ,
                 );
                 if let Ok((n, _)) = read {
-                    self.reader.borrow_mut().decoder.push(&buf[..n]);
+                    if self.ring.borrow().is_some() {
+                        let mut stash = self.stash.borrow_mut();
+                        // Until Node writes again, the socket brings only
+                        // doorbells.
+                        let data = if stash.0.is_empty() {
+                            framing::skip_empty_frames(self.mode, &buf[..n])
+                        } else {
+                            &buf[..n]
+                        };
+                        stash.0.extend_from_slice(data);
+                    } else if self.after_ring.get() {
+                        // The ring's last doorbell may still be on its way.
+                        let data = framing::skip_empty_frames(self.mode, &buf[..n]);
+                        self.after_ring.set(data.is_empty());
+                        self.reader.borrow_mut().decoder.push(data);
+                    } else {
+                        self.reader.borrow_mut().decoder.push(&buf[..n]);
+                    }
                 }
                 read.map(|(n, truncated)| (n, truncated, n == buf.len()))
             });
             let (n, full) = match result {
-                Ok((0, _, _)) => return self.end(&*events, None),
+                Ok((0, _, _)) => {
+                    // What the worker left in its ring came before the end.
+                    self.finish_ring(&*events);
+                    return self.end(&*events, None);
+                }
                 Ok((_, true, _)) => {
                     let why = "worker sent more file descriptors than fit in one read";
                     return self.end(&*events, Some(why.into()));
@@ -296,6 +353,22 @@ impl Channel {
                 Err(e) => return self.end(&*events, Some(io::Error::from(e).to_string())),
             };
             let got_fds = !received.is_empty();
+            if self.ring.borrow().is_some() {
+                let mut stash = self.stash.borrow_mut();
+                stash.1.extend(received);
+                if stash.0.len() > MAX_STASH_BYTES || stash.1.len() > MAX_PENDING_FDS {
+                    drop(stash);
+                    let why = "worker wrote to its socket while its shared channel was in use";
+                    return self.end(&*events, Some(why.into()));
+                }
+                drop(stash);
+                if n > 0 && !full && !got_fds {
+                    // The doorbell: the ring has news.
+                    self.drain_ring(&*events);
+                    break;
+                }
+                continue;
+            }
             let delivery = match self.dispatch_read(received, &*events) {
                 Ok(delivery) => delivery,
                 Err(why) => return self.end(&*events, Some(why)),
@@ -311,6 +384,142 @@ impl Channel {
             if n > 0 && !full && !got_fds {
                 break;
             }
+        }
+    }
+
+    /// From now on the worker writes to `memfd`'s ring, and rings the
+    /// socket when we armed it.
+    fn attach_ring(&self, memfd: &OwnedFd) -> io::Result<()> {
+        let Some(event_loop) = self.event_loop else {
+            return Err(io::ErrorKind::Unsupported.into());
+        };
+        let ring = Rc::new(ring::Ring::open(memfd)?);
+        let me = self.me.clone();
+        let before = Hook::new(event_loop, Phase::BeforePoll, move || {
+            if let Some(channel) = me.upgrade() {
+                channel.before_poll();
+            }
+        })?;
+        let me = self.me.clone();
+        let after = Hook::new(event_loop, Phase::AfterPoll, move || {
+            if let Some(channel) = me.upgrade() {
+                if let Some(r) = channel.ring.borrow().as_ref() {
+                    r.ring.disarm();
+                }
+            }
+        })?;
+        let me = self.me.clone();
+        let again = Timer::new(event_loop, move || {
+            if let Some(channel) = me.upgrade() {
+                if let Some(events) = channel.events.upgrade() {
+                    channel.drain_ring(&*events);
+                }
+            }
+        })?;
+        *self.ring.borrow_mut() = Some(RingReader {
+            _before_poll: before,
+            _after_poll: after,
+            again,
+            ring,
+        });
+        Ok(())
+    }
+
+    /// Before the event loop may sleep: read what waits, then arm the ring
+    /// so that the worker's next write wakes us.
+    fn before_poll(&self) {
+        let Some(events) = self.events.upgrade() else {
+            return;
+        };
+        for _ in 0..4 {
+            self.drain_ring(&*events);
+            let armed = match self.ring.borrow().as_ref() {
+                Some(r) => r.ring.arm(),
+                None => return,
+            };
+            if armed {
+                return;
+            }
+        }
+        // Still more: make sure the loop does not sleep on it.
+        if let Some(r) = self.ring.borrow().as_ref() {
+            r.again.start(0, 0);
+        }
+    }
+
+    /// Read the ring as the socket is read: up to READS_PER_CALLBACK
+    /// buffers, each decoded and delivered.
+    fn drain_ring(&self, events: &dyn ChannelEvents) {
+        for _ in 0..READS_PER_CALLBACK {
+            if !self.open.get() {
+                return;
+            }
+            let Some(ring) = self.ring.borrow().as_ref().map(|r| r.ring.clone()) else {
+                return;
+            };
+            let pulled = READ_BUFFER.with(|buf| {
+                let mut buf = buf.borrow_mut();
+                let n = ring.pull(&mut buf)?;
+                self.reader.borrow_mut().decoder.push(&buf[..n]);
+                Ok::<_, &str>((n, n == buf.len()))
+            });
+            let (n, full) = match pulled {
+                Ok(got) => got,
+                Err(why) => return self.end(events, Some(why.into())),
+            };
+            if n == 0 {
+                return;
+            }
+            let delivery = match self.dispatch_read(Vec::new(), events) {
+                Ok(delivery) => delivery,
+                Err(why) => return self.end(events, Some(why)),
+            };
+            self.flush();
+            if !delivery.is_empty() {
+                events.deliver(self.worker, delivery);
+            }
+            if self.ring_ended.replace(false) {
+                return self.detach_ring(events);
+            }
+            if !full {
+                return;
+            }
+        }
+    }
+
+    /// The socket ended: everything in the ring came before.
+    fn finish_ring(&self, events: &dyn ChannelEvents) {
+        while self.open.get()
+            && self
+                .ring
+                .borrow()
+                .as_ref()
+                .is_some_and(|r| r.ring.waiting())
+        {
+            self.drain_ring(events);
+        }
+        if self.ring.borrow().is_some() {
+            self.detach_ring(events);
+        }
+    }
+
+    /// The ring is over: back to the socket, starting with what it brought
+    /// meanwhile.
+    fn detach_ring(&self, events: &dyn ChannelEvents) {
+        drop(self.ring.borrow_mut().take());
+        let (bytes, fds) = std::mem::take(&mut *self.stash.borrow_mut());
+        if bytes.is_empty() && fds.is_empty() {
+            self.after_ring.set(true);
+            return;
+        }
+        self.reader.borrow_mut().decoder.push(&bytes);
+        let delivery = match self.dispatch_read(fds, events) {
+            Ok(delivery) => delivery,
+            Err(why) => return self.end(events, Some(why)),
+        };
+        self.flush();
+        if !delivery.is_empty() {
+            events.deliver(self.worker, delivery);
         }
     }
 
@@ -334,10 +543,13 @@ impl Channel {
         decoder
             .for_each_frame(|frame| {
                 self.dispatch(frame, fds, &mut delivery, events);
-                self.open.get()
+                self.open.get() && self.protocol_error.borrow().is_none()
             })
             .map_err(|e| e.to_string())?;
         drop(reader);
+        if let Some(why) = self.protocol_error.take() {
+            return Err(why);
+        }
         delivery.notices = std::mem::take(&mut self.writer.borrow_mut().notices);
         Ok(delivery)
     }
@@ -373,6 +585,24 @@ impl Channel {
                     out.push_frame(self.mode, frame, None);
                 }
             }
+            Incoming::Agent(value)
+                if value.get("act").and_then(v8::Value::as_str) == Some(AGENT_RING) =>
+            {
+                let Some(memfd) = fds.pop_front() else {
+                    return;
+                };
+                if let Err(e) = self.attach_ring(&memfd) {
+                    eprintln!(
+                        "rust-cluster: worker {}: cannot use its shared channel: {e}",
+                        self.worker
+                    );
+                }
+            }
+            Incoming::Agent(value)
+                if value.get("act").and_then(v8::Value::as_str) == Some(AGENT_RING_END) =>
+            {
+                self.ring_ended.set(true);
+            }
             Incoming::Agent(value) => {
                 if !events.agent_message(self.worker, &value) {
                     out.push_frame(self.mode, frame, None);
@@ -387,6 +617,7 @@ impl Channel {
     /// when it was not a clean end). Only from a poll callback.
     fn end(&self, events: &dyn ChannelEvents, error: Option<String>) {
         self.open.set(false);
+        drop(self.ring.borrow_mut().take());
         drop(self.poll.borrow_mut().take());
         let _ = shutdown(self.sock.as_raw_fd(), Shutdown::Both);
         let notices = {
