@@ -292,6 +292,7 @@ function install() {
   if (process.env.RUST_CLUSTER_COALESCE === '0' || typeof process._send !== 'function' ||
       !process.channel || typeof process.channel.fd !== 'number' || process.channel.fd < 0) return;
   fd = process.channel.fd;
+  ringFailed = process.env.RUST_CLUSTER_RING === '0';
   nodeSend = process._send;
   process._send = send;
   process.on('internalMessage', onWelcome);

@@ -8,6 +8,7 @@
 pub(crate) mod fdpass;
 pub(crate) mod framing;
 pub(crate) mod ring;
+mod ring_reader;
 pub(crate) mod v8;
 pub(crate) mod writer;
 
@@ -22,7 +23,7 @@ use nix::sys::socket::{shutdown, Shutdown};
 
 use crate::contract::{AGENT_RING, AGENT_RING_END};
 use crate::protocol::{self, Incoming};
-use crate::sys::{EventLoop, Hook, Phase, Poll, Ready, Timer};
+use crate::sys::{EventLoop, Poll, Ready};
 use framing::{Decoder, Mode};
 use writer::{Notice, Outgoing, Progress, Writer};
 
@@ -137,7 +138,7 @@ pub(crate) struct Channel {
     me: Weak<Channel>,
     event_loop: Option<EventLoop>,
     /// The worker's shared-memory stream, once its agent gave us one.
-    ring: RefCell<Option<RingReader>>,
+    ring: RefCell<Option<Rc<ring::Ring>>>,
     /// What the socket brought while the ring was in use (bytes, then
     /// descriptors): it follows the ring's last message.
     stash: RefCell<(Vec<u8>, Vec<OwnedFd>)>,
@@ -153,15 +154,6 @@ pub(crate) struct Channel {
 /// Most a worker may write to its socket while its ring is in use (its
 /// agent writes nothing there until the ring ends).
 const MAX_STASH_BYTES: usize = 64 << 20;
-
-/// The primary's side of a worker's ring (ring.rs).
-struct RingReader {
-    _before_poll: Hook,
-    _after_poll: Hook,
-    /// Brings the loop round again when a turn left bytes in the ring.
-    again: Timer,
-    ring: Rc<ring::Ring>,
-}
 
 impl Channel {
     /// Serve `sock` (our end of the socket pair) on `event_loop`. Without a
@@ -364,7 +356,7 @@ impl Channel {
                 drop(stash);
                 if n > 0 && !full && !got_fds {
                     // The doorbell: the ring has news.
-                    self.drain_ring(&*events);
+                    self.drain_ring();
                     break;
                 }
                 continue;
@@ -384,142 +376,6 @@ impl Channel {
             if n > 0 && !full && !got_fds {
                 break;
             }
-        }
-    }
-
-    /// From now on the worker writes to `memfd`'s ring, and rings the
-    /// socket when we armed it.
-    fn attach_ring(&self, memfd: &OwnedFd) -> io::Result<()> {
-        let Some(event_loop) = self.event_loop else {
-            return Err(io::ErrorKind::Unsupported.into());
-        };
-        let ring = Rc::new(ring::Ring::open(memfd)?);
-        let me = self.me.clone();
-        let before = Hook::new(event_loop, Phase::BeforePoll, move || {
-            if let Some(channel) = me.upgrade() {
-                channel.before_poll();
-            }
-        })?;
-        let me = self.me.clone();
-        let after = Hook::new(event_loop, Phase::AfterPoll, move || {
-            if let Some(channel) = me.upgrade() {
-                if let Some(r) = channel.ring.borrow().as_ref() {
-                    r.ring.disarm();
-                }
-            }
-        })?;
-        let me = self.me.clone();
-        let again = Timer::new(event_loop, move || {
-            if let Some(channel) = me.upgrade() {
-                if let Some(events) = channel.events.upgrade() {
-                    channel.drain_ring(&*events);
-                }
-            }
-        })?;
-        *self.ring.borrow_mut() = Some(RingReader {
-            _before_poll: before,
-            _after_poll: after,
-            again,
-            ring,
-        });
-        Ok(())
-    }
-
-    /// Before the event loop may sleep: read what waits, then arm the ring
-    /// so that the worker's next write wakes us.
-    fn before_poll(&self) {
-        let Some(events) = self.events.upgrade() else {
-            return;
-        };
-        for _ in 0..4 {
-            self.drain_ring(&*events);
-            let armed = match self.ring.borrow().as_ref() {
-                Some(r) => r.ring.arm(),
-                None => return,
-            };
-            if armed {
-                return;
-            }
-        }
-        // Still more: make sure the loop does not sleep on it.
-        if let Some(r) = self.ring.borrow().as_ref() {
-            r.again.start(0, 0);
-        }
-    }
-
-    /// Read the ring as the socket is read: up to READS_PER_CALLBACK
-    /// buffers, each decoded and delivered.
-    fn drain_ring(&self, events: &dyn ChannelEvents) {
-        for _ in 0..READS_PER_CALLBACK {
-            if !self.open.get() {
-                return;
-            }
-            let Some(ring) = self.ring.borrow().as_ref().map(|r| r.ring.clone()) else {
-                return;
-            };
-            let pulled = READ_BUFFER.with(|buf| {
-                let mut buf = buf.borrow_mut();
-                let n = ring.pull(&mut buf)?;
-                self.reader.borrow_mut().decoder.push(&buf[..n]);
-                Ok::<_, &str>((n, n == buf.len()))
-            });
-            let (n, full) = match pulled {
-                Ok(got) => got,
-                Err(why) => return self.end(events, Some(why.into())),
-            };
-            if n == 0 {
-                return;
-            }
-            let delivery = match self.dispatch_read(Vec::new(), events) {
-                Ok(delivery) => delivery,
-                Err(why) => return self.end(events, Some(why)),
-            };
-            self.flush();
-            if !delivery.is_empty() {
-                events.deliver(self.worker, delivery);
-            }
-            if self.ring_ended.replace(false) {
-                return self.detach_ring(events);
-            }
-            if !full {
-                return;
-            }
-        }
-    }
-
-    /// The socket ended: everything in the ring came before.
-    fn finish_ring(&self, events: &dyn ChannelEvents) {
-        while self.open.get()
-            && self
-                .ring
-                .borrow()
-                .as_ref()
-                .is_some_and(|r| r.ring.waiting())
-        {
-            self.drain_ring(events);
-        }
-        if self.ring.borrow().is_some() {
-            self.detach_ring(events);
-        }
-    }
-
-    /// The ring is over: back to the socket, starting with what it brought
-    /// meanwhile.
-    fn detach_ring(&self, events: &dyn ChannelEvents) {
-        drop(self.ring.borrow_mut().take());
-        let (bytes, fds) = std::mem::take(&mut *self.stash.borrow_mut());
-        if bytes.is_empty() && fds.is_empty() {
-            self.after_ring.set(true);
-            return;
-        }
-        self.reader.borrow_mut().decoder.push(&bytes);
-        let delivery = match self.dispatch_read(fds, events) {
-            Ok(delivery) => delivery,
-            Err(why) => return self.end(events, Some(why)),
-        };
-        self.flush();
-        if !delivery.is_empty() {
-            events.deliver(self.worker, delivery);
         }
     }
 
