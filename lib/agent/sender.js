@@ -18,6 +18,12 @@
 // message with a handle goes through Node, and Node keeps the channel from
 // then on. What the socket does not take at once waits in the addon
 // (ChannelSender), which writes it as the primary reads.
+//
+// With its first write the agent moves to shared memory: a ring the addon
+// makes (RingWriter, src/channel/ring.rs) and hands to the primary on the
+// socket; frames go there with no system call, and the socket carries only
+// a doorbell (an empty frame) when the primary may be asleep. A handle
+// ends the ring (ringEnd) before Node takes the channel back.
 const fs = require('node:fs');
 const util = require('node:util');
 const { agent: AGENT, backpressureBytes } = require('../contract.json');
