@@ -3,10 +3,15 @@
 //! callback reads a socket, then arms them so that a worker's next write
 //! rings its socket (an empty frame) if the loop went to sleep; one after
 //! the poll disarms them. A ring that just brought something is watched a
-//! little longer (`LINGER`) before the loop may sleep: the worker is
-//! writing, and a sleep and a wake-up cost the primary more than the wait
-//! (echo, advanced 50 B, 16 in flight: 4,000 context switches per 100,000
-//! round trips without it, 300 with it, and 50% more round trips).
+//! little longer (`LINGER`) before the loop may sleep, while that pays: the
+//! worker is writing, and a sleep and a wake-up cost the primary more than
+//! the wait (echo, advanced 50 B, 16 in flight: 4,000 context switches per
+//! 100,000 round trips without it, 300 with it, and 50% more round trips).
+//! It pays while the workers' next bytes come soon after the primary runs
+//! out of work; after `GIVE_UP` waits in a row that ended with nothing, the
+//! primary sleeps at once until bytes again come soon (`CAME_SOON`) after
+//! it armed the rings, so a worker that writes now and then costs no
+//! waiting.
 
 use std::cell::{Cell, RefCell};
 use std::io;
@@ -20,6 +25,11 @@ use crate::sys::{EventLoop, Hook, Phase, Timer};
 /// How long a ring that brought something is watched for more before the
 /// loop may sleep.
 const LINGER: Duration = Duration::from_micros(20);
+/// Waits in a row that end with nothing before the primary stops waiting.
+const GIVE_UP: u32 = 8;
+/// Bytes this soon after the rings were armed (as the primary sees them,
+/// after its wake-up) make it wait again.
+const CAME_SOON: Duration = Duration::from_micros(50);
 /// Rounds of reading per turn of the loop before it moves on.
 const ROUNDS: usize = 4;
 
@@ -36,6 +46,11 @@ thread_local! {
     static READERS: RefCell<Option<Readers>> = const { RefCell::new(None) };
     /// A ring brought something since the last turn's hook.
     static READ_THIS_TURN: Cell<bool> = const { Cell::new(false) };
+    /// Waits in a row that ended with nothing; at `GIVE_UP` the primary
+    /// stops waiting (see the top of this file).
+    static EMPTY_WAITS: Cell<u32> = const { Cell::new(0) };
+    /// When the rings were last armed with nothing in them, until bytes come.
+    static ARMED_AT: Cell<Option<Instant>> = const { Cell::new(None) };
 }
 
 /// The channels whose rings are in use now.
@@ -58,15 +73,21 @@ fn before_poll() {
         for c in &channels {
             c.drain_ring();
         }
-        if READ_THIS_TURN.replace(false) {
+        if READ_THIS_TURN.replace(false) && EMPTY_WAITS.get() < GIVE_UP {
             let since = Instant::now();
-            while since.elapsed() < LINGER && !channels.iter().any(|c| c.ring_waiting()) {
+            let mut came = false;
+            while !came && since.elapsed() < LINGER {
                 std::hint::spin_loop();
+                came = channels.iter().any(|c| c.ring_waiting());
             }
+            EMPTY_WAITS.set(if came { 0 } else { EMPTY_WAITS.get() + 1 });
         }
         // Arm every ring, even once one has bytes (it stays unarmed).
         let unarmed = channels.iter().filter(|c| !c.arm_ring()).count();
         if unarmed == 0 {
+            if ARMED_AT.get().is_none() {
+                ARMED_AT.set(Some(Instant::now()));
+            }
             return;
         }
     }
@@ -163,6 +184,13 @@ impl Channel {
                 break;
             }
             READ_THIS_TURN.set(true);
+            if let Some(armed) = ARMED_AT.take() {
+                // Bytes soon after the primary ran out of work: waiting
+                // may catch the next ones.
+                if armed.elapsed() < CAME_SOON {
+                    EMPTY_WAITS.set(0);
+                }
+            }
             let delivery = match self.dispatch_read(Vec::new(), events) {
                 Ok(delivery) => delivery,
                 Err(why) => {
