@@ -143,6 +143,8 @@ export declare class RingWriter {
    * Add what fits of `data` (returns the bytes taken), and wake the
    * primary if it may be asleep. A full socket wakes it anyway, so a
    * doorbell it does not take is not needed.
+   * When not all fits, the primary is asked to say when there is room
+   * (a `ringRoom` message).
    */
   write(data: Uint8Array): number
   /**

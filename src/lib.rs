@@ -415,16 +415,28 @@ impl RingWriter {
     /// primary if it may be asleep. A full socket wakes it anyway, so a
     /// doorbell it does not take is not needed.
     #[napi(catch_unwind)]
+    /// When not all fits, the primary is asked to say when there is room
+    /// (a `ringRoom` message).
     pub fn write(&self, data: &[u8]) -> u32 {
-        let (n, wake) = self.ring.push(data);
-        if wake {
-            if let Some(sock) = self.held.borrow().as_ref() {
-                let _ = nix::unistd::write(sock, &self.doorbell);
-            } else if let Some(fd) = self.fd.get() {
-                let _ = sys::write_to_raw(fd, &self.doorbell);
+        let mut taken = 0;
+        loop {
+            let (n, wake) = self.ring.push(&data[taken..]);
+            taken += n;
+            if wake {
+                self.ring_doorbell();
+            }
+            if taken == data.len() || !self.ring.wait_for_room() {
+                return taken as u32;
             }
         }
-        n as u32
+    }
+
+    fn ring_doorbell(&self) {
+        if let Some(sock) = self.held.borrow().as_ref() {
+            let _ = nix::unistd::write(sock, &self.doorbell);
+        } else if let Some(fd) = self.fd.get() {
+            let _ = sys::write_to_raw(fd, &self.doorbell);
+        }
     }
 
     /// Node is closing the channel: from now on the doorbell rings on our

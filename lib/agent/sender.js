@@ -57,6 +57,7 @@ let ringPending = [];
 let ringPendingBytes = 0;
 let ringTimer = null;
 let ringClosing = false;
+const RING_MAX_WRITE = 64 * 1024;
 
 // Messages per write after the tick's first: a quarter of the last tick's
 // count, 2 to 16. The primary starts on a group while this worker encodes
@@ -166,7 +167,12 @@ function flush() {
   callbacks = [];
   let errno = 0;
   let waiting = false;
-  if (ring === null && !ringFailed && (sender === null || sender.pending() === 0)) openRing();
+  // Large messages go faster on the socket (json 64 KiB echo: 10.5k round
+  // trips/s against 7.4-7.8k through the ring, which woke both sides more
+  // often): the first one ends the ring for good.
+  if (ring !== null && data.length >= RING_MAX_WRITE) endRing();
+  if (ring === null && !ringFailed && data.length < RING_MAX_WRITE &&
+      (sender === null || sender.pending() === 0)) openRing();
   if (ring !== null) {
     waiting = toRing(data);
   } else if (sender !== null && sender.pending() > 0) {
@@ -227,7 +233,8 @@ function toRing(data) {
   }
   ringPending.push(Buffer.from(data));
   ringPendingBytes += data.length;
-  if (ringTimer === null) ringTimer = setTimeout(retryRing, 1);
+  // The primary says when it has read (ringRoom); the timer is a fallback.
+  if (ringTimer === null) ringTimer = setTimeout(retryRing, 10);
   return true;
 }
 
@@ -249,15 +256,16 @@ function writePending() {
 function retryRing() {
   ringTimer = null;
   if (!writePending()) {
-    ringTimer = setTimeout(retryRing, 1);
+    ringTimer = setTimeout(retryRing, 10);
     return;
   }
   if (ringClosing) ring.release();
   onDrain();
 }
 
-// Node takes the channel back (a handle to send): the ring's last message
-// says so, and the primary reads the socket again once it has read it. What
+// Node takes the channel back (a handle to send), or a large message comes:
+// the ring's last message says so, and the primary reads the socket again
+// once it has read it. What
 // waits for room in the ring goes first (Node's write must not overtake
 // it, nor our doorbell come between Node's bytes), so this waits for the
 // primary to read, as a blocking write to a full channel would.
@@ -286,6 +294,14 @@ function onDrain() {
   for (const callback of waiting) callback(null);
 }
 
+// The primary read from a ring we were waiting to write more to.
+function onRingRoom(message) {
+  if (message === null || typeof message !== 'object' || message.cmd !== AGENT.cmd ||
+      message.act !== AGENT.ringRoom || ring === null || ringTimer === null) return;
+  clearTimeout(ringTimer);
+  retryRing();
+}
+
 function onWelcome(message) {
   if (message === null || typeof message !== 'object' || message.cmd !== AGENT.cmd ||
       message.act !== AGENT.welcome || state !== 'node' || mode !== null) return;
@@ -302,6 +318,7 @@ function install() {
   nodeSend = process._send;
   process._send = send;
   process.on('internalMessage', onWelcome);
+  process.on('internalMessage', onRingRoom);
   // What was sent goes out before Node closes the channel, or the process
   // exits.
   const disconnect = process._disconnect;

@@ -6,21 +6,24 @@
 //! writing an empty frame (a doorbell) to the socket, so a busy primary is
 //! never woken.
 //!
-//! The region: three words (bytes written, bytes read, armed), each on its
-//! own cache line, then the data, a ring of `CAPACITY` bytes. The worker
-//! writes only the first and clears the third; the primary writes the
-//! second and sets the third. Either side may be misbehaving: the primary
+//! The region: four words (bytes written, bytes read, armed, a writer
+//! waiting for room), each on its own cache line, then the data, a ring of
+//! `CAPACITY` bytes. The worker writes the first, clears the third and sets
+//! the fourth; the primary writes the second, sets the third and clears
+//! the fourth (and then tells the worker, on the socket, that there is
+//! room). Either side may be misbehaving: the primary
 //! checks the counts before it copies.
 
 use std::io;
 use std::os::fd::OwnedFd;
-use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
+use std::sync::atomic::Ordering::{Acquire, Relaxed, SeqCst};
 
 use crate::sys::SharedMemory;
 
 const WRITTEN: usize = 0;
 const READ: usize = 64;
 const ARMED: usize = 128;
+const WAITING: usize = 192;
 const HEADER: usize = 4096;
 /// Bytes in flight at most; a full ring makes the worker wait, as a full
 /// socket does.
@@ -91,8 +94,23 @@ impl Ring {
         }
         let n = out.len().min(ready as usize);
         self.copy_out(read, &mut out[..n]);
-        self.mem.word(READ).store(read + n as u64, Release);
+        // SeqCst against `wait_for_room`.
+        self.mem.word(READ).store(read + n as u64, SeqCst);
         Ok(n)
+    }
+
+    /// The worker, which had no room: ask to be told when there is.
+    /// Returns true when there is room already (write again now).
+    pub(crate) fn wait_for_room(&self) -> bool {
+        self.mem.word(WAITING).store(1, SeqCst);
+        let written = self.mem.word(WRITTEN).load(Relaxed);
+        written.wrapping_sub(self.mem.word(READ).load(SeqCst)) < CAPACITY as u64
+    }
+
+    /// The primary, after reading: whether a worker waits for room (it is
+    /// to be told once).
+    pub(crate) fn take_waiter(&self) -> bool {
+        self.mem.word(WAITING).swap(0, SeqCst) != 0
     }
 
     /// Whether bytes wait to be pulled.

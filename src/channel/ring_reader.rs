@@ -19,7 +19,10 @@ use std::os::fd::OwnedFd;
 use std::rc::{Rc, Weak};
 use std::time::{Duration, Instant};
 
+use super::writer::Outgoing;
 use super::{ring::Ring, Channel, ChannelEvents, READS_PER_CALLBACK, READ_BUFFER};
+use crate::contract::AGENT_RING_ROOM;
+use crate::protocol;
 use crate::sys::{EventLoop, Hook, Phase, Timer};
 
 /// How long a ring that brought something is watched for more before the
@@ -182,6 +185,10 @@ impl Channel {
             total += n;
             if n == 0 {
                 break;
+            }
+            if ring.take_waiter() {
+                let room = protocol::agent_message(AGENT_RING_ROOM, Vec::new());
+                self.send(Outgoing::internal(protocol::encode(self.mode, &room), None));
             }
             READ_THIS_TURN.set(true);
             if let Some(armed) = ARMED_AT.take() {
