@@ -141,10 +141,9 @@ export declare class RingWriter {
   constructor(fd: number, hello: Uint8Array, doorbell: Uint8Array)
   /**
    * Add what fits of `data` (returns the bytes taken), and wake the
-   * primary if it may be asleep. A full socket wakes it anyway, so a
-   * doorbell it does not take is not needed.
-   * When not all fits, the primary is asked to say when there is room
-   * (a `ringRoom` message).
+   * primary if it may be asleep (a full socket wakes it anyway, so a
+   * doorbell the socket does not take is not needed). When not all
+   * fits, the primary is asked to say when there is room (`ringRoom`).
    */
   write(data: Uint8Array): number
   /**

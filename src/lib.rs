@@ -412,11 +412,10 @@ impl RingWriter {
     }
 
     /// Add what fits of `data` (returns the bytes taken), and wake the
-    /// primary if it may be asleep. A full socket wakes it anyway, so a
-    /// doorbell it does not take is not needed.
+    /// primary if it may be asleep (a full socket wakes it anyway, so a
+    /// doorbell the socket does not take is not needed). When not all
+    /// fits, the primary is asked to say when there is room (`ringRoom`).
     #[napi(catch_unwind)]
-    /// When not all fits, the primary is asked to say when there is room
-    /// (a `ringRoom` message).
     pub fn write(&self, data: &[u8]) -> u32 {
         let mut taken = 0;
         loop {

@@ -22,8 +22,8 @@
 // With its first write the agent moves to shared memory: a ring the addon
 // makes (RingWriter, src/channel/ring.rs) and hands to the primary on the
 // socket; frames go there with no system call, and the socket carries only
-// a doorbell (an empty frame) when the primary may be asleep. A handle
-// ends the ring (ringEnd) before Node takes the channel back.
+// a doorbell (an empty frame) when the primary may be asleep. A handle, or
+// a write of 1 KiB or more, ends the ring (ringEnd) for good.
 const fs = require('node:fs');
 const util = require('node:util');
 const { agent: AGENT, backpressureBytes } = require('../contract.json');
@@ -218,17 +218,11 @@ function openRing() {
   }
 }
 
-// What fits of `data` into the ring (the addon wakes the primary if it may
-// sleep).
-function ringWrite(data) {
-  return ring.write(data);
-}
-
-// Into the ring what fits, the rest once the primary has read; true when
-// some must wait.
+// Into the ring what fits (the addon wakes the primary if it may sleep),
+// the rest once the primary has read; true when some must wait.
 function toRing(data) {
   if (ringPendingBytes === 0) {
-    const n = ringWrite(data);
+    const n = ring.write(data);
     if (n === data.length) return false;
     data = data.subarray(n);
   }
@@ -243,7 +237,7 @@ function toRing(data) {
 function writePending() {
   while (ringPending.length > 0) {
     const head = ringPending[0];
-    const n = ringWrite(head);
+    const n = ring.write(head);
     ringPendingBytes -= n;
     if (n < head.length) {
       ringPending[0] = head.subarray(n);
@@ -280,7 +274,7 @@ function endRing() {
   ringPending = [];
   ringPendingBytes = 0;
   const length = codec.encodeFrame({ cmd: AGENT.cmd, act: AGENT.ringEnd });
-  ringWrite(codec.frame.subarray(0, length));
+  ring.write(codec.frame.subarray(0, length));
   ring.detach(false);
   ring = null;
   ringFailed = true;

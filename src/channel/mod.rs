@@ -147,8 +147,6 @@ pub(crate) struct Channel {
     /// The ring is over and the socket has brought nothing since: a
     /// doorbell rung for the ring's last write may still come.
     after_ring: Cell<bool>,
-    /// Set while reading when what the worker sent ends the channel.
-    protocol_error: RefCell<Option<String>>,
 }
 
 /// Most a worker may write to its socket while its ring is in use (its
@@ -173,7 +171,6 @@ impl Channel {
             stash: RefCell::new((Vec::new(), Vec::new())),
             ring_ended: Cell::new(false),
             after_ring: Cell::new(false),
-            protocol_error: RefCell::new(None),
             worker,
             mode,
             poll: RefCell::new(None),
@@ -361,15 +358,8 @@ impl Channel {
                 }
                 continue;
             }
-            let delivery = match self.dispatch_read(received, &*events) {
-                Ok(delivery) => delivery,
-                Err(why) => return self.end(&*events, Some(why)),
-            };
-            // Our ACK replies go out before JS sees the messages, as Node
-            // acknowledges a handle while reading.
-            self.flush();
-            if !delivery.is_empty() {
-                events.deliver(self.worker, delivery);
+            if !self.hand_over(received, &*events) {
+                return;
             }
             // A short read without descriptors drained the socket. A read
             // that carried one stops at that message even if more waits.
@@ -377,6 +367,26 @@ impl Channel {
                 break;
             }
         }
+    }
+
+    /// Handle what the decoder holds now (with `received`, the descriptors
+    /// that came with it) and give JS its part. False when that ended the
+    /// channel.
+    fn hand_over(&self, received: Vec<OwnedFd>, events: &dyn ChannelEvents) -> bool {
+        let delivery = match self.dispatch_read(received, events) {
+            Ok(delivery) => delivery,
+            Err(why) => {
+                self.end(events, Some(why));
+                return false;
+            }
+        };
+        // Our ACK replies go out before JS sees the messages, as Node
+        // acknowledges a handle while reading.
+        self.flush();
+        if !delivery.is_empty() {
+            events.deliver(self.worker, delivery);
+        }
+        true
     }
 
     /// Handle the frames completed by the last read: Rust's own, and the
@@ -399,13 +409,10 @@ impl Channel {
         decoder
             .for_each_frame(|frame| {
                 self.dispatch(frame, fds, &mut delivery, events);
-                self.open.get() && self.protocol_error.borrow().is_none()
+                self.open.get()
             })
             .map_err(|e| e.to_string())?;
         drop(reader);
-        if let Some(why) = self.protocol_error.take() {
-            return Err(why);
-        }
         delivery.notices = std::mem::take(&mut self.writer.borrow_mut().notices);
         Ok(delivery)
     }

@@ -198,16 +198,8 @@ impl Channel {
                     EMPTY_WAITS.set(0);
                 }
             }
-            let delivery = match self.dispatch_read(Vec::new(), events) {
-                Ok(delivery) => delivery,
-                Err(why) => {
-                    self.end(events, Some(why));
-                    break;
-                }
-            };
-            self.flush();
-            if !delivery.is_empty() {
-                events.deliver(self.worker, delivery);
+            if !self.hand_over(Vec::new(), events) {
+                break;
             }
             if self.ring_ended.replace(false) {
                 self.detach_ring(events);
@@ -240,13 +232,6 @@ impl Channel {
             return;
         }
         self.reader.borrow_mut().decoder.push(&bytes);
-        let delivery = match self.dispatch_read(fds, events) {
-            Ok(delivery) => delivery,
-            Err(why) => return self.end(events, Some(why)),
-        };
-        self.flush();
-        if !delivery.is_empty() {
-            events.deliver(self.worker, delivery);
-        }
+        self.hand_over(fds, events);
     }
 }
