@@ -63,7 +63,17 @@ for (const mode of ['json', 'advanced']) {
     assert.deepEqual(ring(node.events), [false, false, false]);
     // 'exit' and 'disconnect' come from two sources (the process, the
     // channel) and may come in either order, under node:cluster too.
-    const byWorker = (events, w) => events.filter((e) => e.w === w && e.ev !== 'ring' && e.ev !== 'exit');
+    // What send() returned for worker 1's 3 MiB message and the one sent
+    // right after it depends, under both modules, on whether the primary
+    // happened to be reading while the write was made (a non-blocking
+    // write takes all of it when the reader keeps up): false in most runs,
+    // true in some, for either. Those two are checked to be booleans; every
+    // other return value is compared.
+    const RACY = [200, 201];
+    const settle = (e) => (e.w === 1 && e.ev === 'report'
+      ? { ...e, returns: e.returns.map((r, i) => (RACY.includes(i) ? typeof r : r)) }
+      : e);
+    const byWorker = (events, w) => events.filter((e) => e.w === w && e.ev !== 'ring' && e.ev !== 'exit').map(settle);
     for (const w of [1, 2, 3]) assert.deepEqual(byWorker(rust.events, w), byWorker(node.events, w));
     const exits = (events) => events.filter((e) => e.ev === 'exit').map((e) => e.code);
     assert.deepEqual(exits(rust.events), [0, 0, 0]);
