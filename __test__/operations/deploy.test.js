@@ -8,10 +8,10 @@ const { test } = require('node:test');
 const assert = require('node:assert/strict');
 const { execFile, execFileSync } = require('node:child_process');
 const fs = require('node:fs');
-const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
 const { ROOT, CLI, FIXTURES, runtimeDir, startProcess, get, until, notifySocket } = require('./helpers');
+const { freePort } = require('../helpers/ports');
 
 const README = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
 
@@ -21,14 +21,6 @@ function block(lang) {
   return blocks[0];
 }
 
-function freePort() {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** Connections the primary handed to workers, from /metrics. */
 async function handed(statsPort) {
@@ -104,7 +96,7 @@ test('systemd unit: Type=notify, KillMode=mixed, TimeoutStopSec above the shutdo
   const [, ...startArgs] = localCommand(unit.ExecStart, port, statsPort);
   const main = startProcess(startArgs, { env });
   t.after(() => main.kill());
-  await until(() => heard.some((m) => /^READY=1$/m.test(m)), 30000, 'READY=1');
+  await until(() => heard.some((m) => /^READY=1$/m.test(m)), 30000, 'READY=1', main);
   assert.ok(heard.some((m) => m === 'WATCHDOG=1\n'));
   assert.equal((await get(statsPort, '/readyz')).status, 200);
 
@@ -113,12 +105,12 @@ test('systemd unit: Type=notify, KillMode=mixed, TimeoutStopSec above the shutdo
   t.after(() => reload.kill());
   const r = await reload.closed;
   assert.equal(r.code, 0, r.stderr);
-  await until(() => heard.filter((m) => /^READY=1$/m.test(m)).length === 2, 10000, 'READY=1 after the reload');
+  await until(() => heard.filter((m) => /^READY=1$/m.test(m)).length === 2, 10000, 'READY=1 after the reload', main);
   assert.ok(heard.some((m) => /^RELOADING=1$/m.test(m)));
 
   // systemctl stop with KillMode=mixed: SIGTERM to the main process only.
   const slow = get(port, '/slow');
-  await until(async () => (await handed(statsPort)) >= 1, 10000, 'the slow request to be handed');
+  await until(async () => (await handed(statsPort)) >= 1, 10000, 'the slow request to be handed', main);
   main.child.kill('SIGTERM');
   assert.deepEqual(await slow, { status: 200, body: 'slow' });
   assert.equal((await main.closed).code, 0);
@@ -155,10 +147,10 @@ test('Kubernetes Deployment: probes on the stats port, grace period above preSto
   const [, ...cliArgs] = localCommand(line, port, statsPort);
   const pod = startProcess(cliArgs, { env: { XDG_RUNTIME_DIR: runtimeDir() } });
   t.after(() => pod.kill());
-  await until(async () => (await get(statsPort, c.readinessProbe.httpGet.path).catch(() => ({}))).status === 200, 30000, 'ready');
+  await until(async () => (await get(statsPort, c.readinessProbe.httpGet.path).catch(() => ({}))).status === 200, 30000, 'ready', pod);
   assert.equal((await get(statsPort, c.livenessProbe.httpGet.path)).status, 200);
   const slow = get(port, '/slow');
-  await until(async () => (await handed(statsPort)) >= 1, 10000, 'the slow request to be handed');
+  await until(async () => (await handed(statsPort)) >= 1, 10000, 'the slow request to be handed', pod);
   pod.child.kill('SIGTERM');
   await pod.waitErr(/SIGTERM: shutting down/);
   assert.equal((await get(statsPort, c.readinessProbe.httpGet.path)).status, 503);

@@ -61,8 +61,10 @@ function startProcess(args, { env = {}, timeout = 90000, stdio = ['pipe', 'pipe'
   const killer = setTimeout(() => {
     try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ }
   }, timeout);
+  let exited = null;
   const closed = new Promise((resolve) => {
     child.on('close', (code, signal) => {
+      exited = signal || code;
       clearTimeout(killer);
       live.delete(child.pid);
       try { process.kill(-child.pid, 'SIGKILL'); } catch { /* all gone */ }
@@ -91,6 +93,8 @@ function startProcess(args, { env = {}, timeout = 90000, stdio = ['pipe', 'pipe'
     },
     stdout: () => text.out,
     stderr: () => text.err,
+    /** The exit code or signal once it has exited, else null. */
+    exited: () => exited,
     waitOut: wait('out'),
     waitErr: wait('err'),
   };
@@ -127,13 +131,19 @@ function get(port, urlPath = '/', { timeout = 10000 } = {}) {
   });
 }
 
-/** Poll `fn` until it returns a truthy value (or throw after `ms`). */
-async function until(fn, ms = 30000, what = 'a condition') {
+/**
+ * Poll `fn` until it returns a truthy value (or throw after `ms`). With
+ * `proc` (from startProcess), throw as soon as it exits, and say what it
+ * printed either way.
+ */
+async function until(fn, ms = 30000, what = 'a condition', proc = null) {
   const end = Date.now() + ms;
+  const output = () => (proc === null ? '' : `\nstdout:\n${proc.stdout()}\nstderr:\n${proc.stderr()}`);
   for (;;) {
     const v = await fn();
     if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    if (proc !== null && proc.exited() !== null) throw new Error(`exited (${proc.exited()}) while waiting for ${what}${output()}`);
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${output()}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }

@@ -8,19 +8,11 @@
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
-const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
 const { FIXTURES, runtimeDir, startProcess, startCli, cli, get, until } = require('./helpers');
+const { freePort } = require('../helpers/ports');
 
-function freePort() {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 // Deterministic choices, the same for both supervisors.
 function prng(seed) {
@@ -170,13 +162,16 @@ test('a failed reload does not reset the crash count: a crash-looping deploy und
   { env: { VERSION_FILE: versionFile, BROKEN_FILE: broken, PORT: String(port) }, timeout: 120000 });
   t.after(() => p.kill());
   await p.waitOut(/("ev":"listening"[^]*){2}/);
-  // A deploy that crashes at start-up, a worker that dies (its respawns run
-  // the broken code) and a SIGHUP every 300 ms, as a deploy script that
-  // retries would send.
+  // A deploy that crashes at start-up: one reload of it fails first (the
+  // respawns below alone could reach the crash loop before any reload
+  // reported). Then a worker that dies (its respawns run the broken code)
+  // and a SIGHUP every 300 ms, as a deploy script that retries would send.
   fs.writeFileSync(broken, '');
+  p.child.kill('SIGHUP');
+  let hups = 1;
+  await p.waitOut(/"ev":"reload"/, 0, 30000);
   const first = events(p).find((e) => e.ev === 'listening');
   process.kill(first.pid, 'SIGKILL');
-  let hups = 0;
   const timer = setInterval(() => { hups++; p.child.kill('SIGHUP'); }, 300);
   try {
     await p.waitOut(/"ev":"crashloop"/, 0, 30000);

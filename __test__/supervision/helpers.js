@@ -2,22 +2,12 @@
 // Running supervision fixtures: a primary as a child process (its own
 // process group, so a hang is cleaned up), its stdout as JSON events.
 const { spawn } = require('node:child_process');
-const net = require('node:net');
 const path = require('node:path');
 
 const FIXTURES = path.join(__dirname, 'fixtures');
 const ROOT = path.resolve(__dirname, '../..');
+const { freePort } = require('../helpers/ports');
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 const live = new Set();
 process.on('exit', () => {
