@@ -371,31 +371,31 @@ impl Channel {
 
     /// Handle what the decoder holds now (with `received`, the descriptors
     /// that came with it) and give JS its part. False when that ended the
-    /// channel.
+    /// channel: the messages before what ended it are delivered first.
     fn hand_over(&self, received: Vec<OwnedFd>, events: &dyn ChannelEvents) -> bool {
-        let delivery = match self.dispatch_read(received, events) {
-            Ok(delivery) => delivery,
-            Err(why) => {
-                self.end(events, Some(why));
-                return false;
-            }
-        };
+        let (delivery, failure) = self.dispatch_read(received, events);
         // Our ACK replies go out before JS sees the messages, as Node
         // acknowledges a handle while reading.
         self.flush();
         if !delivery.is_empty() {
             events.deliver(self.worker, delivery);
         }
-        true
+        match failure {
+            Some(why) => {
+                self.end(events, Some(why));
+                false
+            }
+            None => true,
+        }
     }
 
     /// Handle the frames completed by the last read: Rust's own, and the
-    /// rest collected for JS.
+    /// rest collected for JS; and why the channel must end, if it must.
     fn dispatch_read(
         &self,
         received: Vec<OwnedFd>,
         events: &dyn ChannelEvents,
-    ) -> Result<Delivery, String> {
+    ) -> (Delivery, Option<String>) {
         let mut delivery = Delivery {
             data: DELIVERY_BUFFER.with(|kept| std::mem::take(&mut *kept.borrow_mut())),
             ..Delivery::default()
@@ -404,26 +404,38 @@ impl Channel {
         let Reader { decoder, fds } = &mut *reader;
         fds.extend(received);
         if fds.len() > MAX_PENDING_FDS {
-            return Err("worker sent file descriptors without messages".into());
+            return (
+                delivery,
+                Some("worker sent file descriptors without messages".into()),
+            );
         }
-        decoder
-            .for_each_frame(|frame| {
-                self.dispatch(frame, fds, &mut delivery, events);
-                self.open.get()
-            })
-            .map_err(|e| e.to_string())?;
+        let mut failure = None;
+        let framed = decoder.for_each_frame(|frame| {
+            match self.dispatch(frame, fds, &mut delivery, events) {
+                Ok(()) => self.open.get(),
+                Err(why) => {
+                    failure = Some(why);
+                    false
+                }
+            }
+        });
+        if let Err(e) = framed {
+            failure = Some(e.to_string());
+        }
         drop(reader);
         delivery.notices = std::mem::take(&mut self.writer.borrow_mut().notices);
-        Ok(delivery)
+        (delivery, failure)
     }
 
+    /// One frame. An error ends the channel: what follows it cannot be
+    /// read as the worker meant.
     fn dispatch(
         &self,
         frame: &[u8],
         fds: &mut VecDeque<OwnedFd>,
         out: &mut Delivery,
         events: &dyn ChannelEvents,
-    ) {
+    ) -> Result<(), String> {
         #[cfg(test)]
         if frame == tests::PANIC_FRAME {
             panic!("a bug in the reader (test)");
@@ -451,15 +463,16 @@ impl Channel {
             Incoming::Agent(value)
                 if value.get("act").and_then(v8::Value::as_str) == Some(AGENT_RING) =>
             {
+                // The worker writes to the ring as soon as it has sent it:
+                // a ring we cannot read would lose those messages unseen.
                 let Some(memfd) = fds.pop_front() else {
-                    return;
+                    return Err("worker's shared channel came without its memory".into());
                 };
-                if let Err(e) = self.attach_ring(&memfd) {
-                    eprintln!(
-                        "rust-cluster: worker {}: cannot use its shared channel: {e}",
-                        self.worker
-                    );
+                if self.ring.borrow().is_some() {
+                    return Err("worker opened a second shared channel".into());
                 }
+                self.attach_ring(&memfd)
+                    .map_err(|e| format!("cannot map the worker's shared channel: {e}"))?;
             }
             Incoming::Agent(value)
                 if value.get("act").and_then(v8::Value::as_str) == Some(AGENT_RING_END) =>
@@ -473,6 +486,7 @@ impl Channel {
             }
             Incoming::Js => out.push_frame(self.mode, frame, None),
         }
+        Ok(())
     }
 
     /// The channel is over, whatever ended it: nothing more is read or
@@ -627,6 +641,52 @@ pub(crate) mod tests {
             .as_deref()
             .unwrap_or("")
             .contains("exceeds the limit"));
+    }
+
+    fn ring_frame() -> Vec<u8> {
+        format!(
+            "{{\"cmd\":\"{}\",\"act\":\"{AGENT_RING}\"}}\n",
+            crate::contract::AGENT_CMD
+        )
+        .into_bytes()
+    }
+
+    /// The worker writes to its ring right after sending it: a ring we
+    /// cannot read ends the channel, with the messages before it delivered.
+    #[test]
+    fn a_shared_channel_without_its_memory_ends_the_channel() {
+        let (rec, ch, mut peer) = channel(Mode::Json);
+        peer.write_all(&[b"{\"a\":1}\n".as_slice(), &ring_frame()].concat())
+            .expect("write");
+        ch.on_ready(READABLE);
+        assert_eq!(
+            *rec.deliveries.borrow(),
+            vec![(b"{\"a\":1}\n".to_vec(), 1, 0)]
+        );
+        assert_eq!(
+            *rec.closings.borrow(),
+            vec![Some(
+                "worker's shared channel came without its memory".to_string()
+            )]
+        );
+        let mut rest = Vec::new();
+        peer.read_to_end(&mut rest)
+            .expect("the worker reads the end");
+    }
+
+    #[test]
+    fn a_shared_channel_that_cannot_be_mapped_ends_the_channel() {
+        let (rec, ch, peer) = channel(Mode::Json);
+        let (not_memory, _keep) = socket_pair();
+        fdpass::send_with_fds(peer.as_fd(), &ring_frame(), &[not_memory.as_fd()]).expect("send");
+        ch.on_ready(READABLE);
+        let closings = rec.closings.borrow();
+        assert_eq!(closings.len(), 1);
+        assert!(closings[0]
+            .as_deref()
+            .unwrap_or("")
+            .starts_with("cannot map the worker's shared channel"));
+        assert!(!ch.is_open());
     }
 
     /// A panic while reading (a bug of ours) does not leave the worker on a

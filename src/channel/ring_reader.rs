@@ -54,26 +54,44 @@ thread_local! {
     static EMPTY_WAITS: Cell<u32> = const { Cell::new(0) };
     /// When the rings were last armed with nothing in them, until bytes come.
     static ARMED_AT: Cell<Option<Instant>> = const { Cell::new(None) };
+    /// with_live()'s list, kept for the next turn.
+    static LIVE: RefCell<Vec<Rc<Channel>>> = const { RefCell::new(Vec::new()) };
 }
 
-/// The channels whose rings are in use now.
-fn live() -> Vec<Rc<Channel>> {
+/// Runs `f` over the channels whose rings are in use now. Their list is
+/// kept between turns of the loop, as the hooks run on every turn.
+fn with_live<R>(f: impl FnOnce(&[Rc<Channel>]) -> R) -> R {
+    let mut channels = LIVE.with(|l| std::mem::take(&mut *l.borrow_mut()));
     READERS.with(|r| {
-        let mut r = r.borrow_mut();
-        let Some(readers) = r.as_mut() else {
-            return Vec::new();
-        };
-        readers
-            .channels
-            .retain(|c| c.upgrade().is_some_and(|c| c.ring.borrow().is_some()));
-        readers.channels.iter().filter_map(Weak::upgrade).collect()
-    })
+        if let Some(readers) = r.borrow_mut().as_mut() {
+            readers
+                .channels
+                .retain(|c| c.upgrade().is_some_and(|c| c.ring.borrow().is_some()));
+            channels.extend(readers.channels.iter().filter_map(Weak::upgrade));
+        }
+    });
+    let result = f(&channels);
+    channels.clear();
+    LIVE.with(|l| *l.borrow_mut() = channels);
+    result
 }
 
 fn before_poll() {
-    let channels = live();
+    if with_live(read_and_arm) {
+        return;
+    }
+    READERS.with(|r| {
+        if let Some(readers) = r.borrow().as_ref() {
+            readers.again.start(0, 0);
+        }
+    });
+}
+
+/// Read the rings, wait a little for more while that pays, and arm them;
+/// false when bytes still wait after `ROUNDS` rounds.
+fn read_and_arm(channels: &[Rc<Channel>]) -> bool {
     for _ in 0..ROUNDS {
-        for c in &channels {
+        for c in channels {
             c.drain_ring();
         }
         if READ_THIS_TURN.replace(false) && EMPTY_WAITS.get() < GIVE_UP {
@@ -91,22 +109,20 @@ fn before_poll() {
             if ARMED_AT.get().is_none() {
                 ARMED_AT.set(Some(Instant::now()));
             }
-            return;
+            return true;
         }
     }
-    READERS.with(|r| {
-        if let Some(readers) = r.borrow().as_ref() {
-            readers.again.start(0, 0);
-        }
-    });
+    false
 }
 
 fn after_poll() {
-    for c in live() {
-        if let Some(ring) = c.ring.borrow().as_ref() {
-            ring.disarm();
+    with_live(|channels| {
+        for c in channels {
+            if let Some(ring) = c.ring.borrow().as_ref() {
+                ring.disarm();
+            }
         }
-    }
+    });
 }
 
 fn register(event_loop: EventLoop, channel: Weak<Channel>) -> io::Result<()> {
@@ -117,9 +133,11 @@ fn register(event_loop: EventLoop, channel: Weak<Channel>) -> io::Result<()> {
                 _before: Hook::new(event_loop, Phase::BeforePoll, before_poll)?,
                 _after: Hook::new(event_loop, Phase::AfterPoll, after_poll)?,
                 again: Timer::new(event_loop, || {
-                    for c in live() {
-                        c.drain_ring();
-                    }
+                    with_live(|channels| {
+                        for c in channels {
+                            c.drain_ring();
+                        }
+                    });
                 })?,
                 channels: Vec::new(),
             });
