@@ -60,19 +60,20 @@ const json = {
     }
     // Node writes what JSON.stringify returns, even undefined (a toJSON()
     // that returns nothing), as text.
+    return encodeText(`${JSON.stringify(message)}`);
+  },
+  /**
+   * As encodeFrame, but into `target` at `offset` when it surely fits
+   * (`json.frame` is then `target`), saving a copy per message.
+   */
+  encodeFrameInto(message, target, offset) {
+    if (lastLong) return json.encodeFrame(message);
     const text = `${JSON.stringify(message)}`;
+    if (text.length * 3 + 1 > target.length - offset) return encodeText(text);
     lastLong = text.length >= LONG_FRAME;
-    const room = text.length * 3 + 1;
-    if (room > SCRATCH_BYTES) {
-      json.frame = Buffer.from(`${text}\n`, 'utf8');
-      return json.frame.length;
-    }
-    if (scratch === null || room > scratch.length) {
-      scratch = Buffer.allocUnsafeSlow(Math.min(SCRATCH_BYTES, Math.max(room, 64 * 1024)));
-    }
-    const length = scratch.write(text, 0, 'utf8');
-    scratch[length] = 0x0a;
-    json.frame = scratch;
+    const length = target.write(text, offset, 'utf8');
+    target[offset + length] = 0x0a;
+    json.frame = target;
     return length + 1;
   },
   frame: null,
@@ -81,6 +82,23 @@ const json = {
     return JSON.parse(typeof body === 'string' ? body : body.toString('utf8'));
   },
 };
+
+// `text` and a newline into json.frame (from its start).
+function encodeText(text) {
+  lastLong = text.length >= LONG_FRAME;
+  const room = text.length * 3 + 1;
+  if (room > SCRATCH_BYTES) {
+    json.frame = Buffer.from(`${text}\n`, 'utf8');
+    return json.frame.length;
+  }
+  if (scratch === null || room > scratch.length) {
+    scratch = Buffer.allocUnsafeSlow(Math.min(SCRATCH_BYTES, Math.max(room, 64 * 1024)));
+  }
+  const length = scratch.write(text, 0, 'utf8');
+  scratch[length] = 0x0a;
+  json.frame = scratch;
+  return length + 1;
+}
 
 // Most messages are plain values, which v8_subset encodes and decodes
 // without creating a v8.Serializer/Deserializer; the rest go through Node's
@@ -95,6 +113,10 @@ const advanced = {
     }
     advanced.frame = encodeWithNode(message);
     return advanced.frame.length;
+  },
+  /** Like json.encodeFrameInto, but always into `advanced.frame`. */
+  encodeFrameInto(message) {
+    return advanced.encodeFrame(message);
   },
   frame: null,
   decode(body) {

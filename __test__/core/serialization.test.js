@@ -276,3 +276,23 @@ test('json codec: after a long frame the next is written by json_subset, the sam
     assert.deepEqual(json.frame.subarray(0, length), expected);
   }
 });
+
+test('json codec: a frame encoded into a batch is the same bytes, in place when it surely fits', () => {
+  const { json } = serialization;
+  const target = Buffer.alloc(256, 0xff);
+  const messages = [{ i: 1 }, 'é€😀', { pad: 'x'.repeat(100) }, { toJSON() {} }, [1, 2], { pad: long.repeat(20) }, { i: 2 }];
+  let offset = 3;
+  const inPlace = [];
+  for (const m of messages) {
+    const expected = Buffer.from(`${JSON.stringify(m)}\n`);
+    const length = json.encodeFrameInto(m, target, offset);
+    inPlace.push(json.frame === target);
+    const start = json.frame === target ? offset : 0;
+    assert.deepEqual(json.frame.subarray(start, start + length), expected, JSON.stringify(m));
+    if (json.frame === target) offset += length;
+  }
+  // 100 characters might take 300 bytes; after a long frame json_subset
+  // writes the next one.
+  assert.deepEqual(inPlace, [true, true, false, true, true, false, false]);
+  assert.throws(() => json.encodeFrameInto({ c: cyclic }, target, 0), { name: 'TypeError' });
+});

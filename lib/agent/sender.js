@@ -126,13 +126,16 @@ function send(message, handle, options, callback) {
   }
   if (typeof options === 'boolean') options = { swallowErrors: options };
   if (codec === null) codec = require('../serialization')[mode];
-  const length = codec.encodeFrame(message);
-  if (batch === null || batch.length < frameBytes + length) {
-    const bigger = Buffer.allocUnsafeSlow(Math.max(64 * 1024, 2 * (frameBytes + length)));
-    if (batch !== null) batch.copy(bigger, 0, 0, frameBytes);
-    batch = bigger;
+  if (batch === null) batch = Buffer.allocUnsafeSlow(64 * 1024);
+  const length = codec.encodeFrameInto(message, batch, frameBytes);
+  if (codec.frame !== batch) {
+    if (batch.length < frameBytes + length) {
+      const bigger = Buffer.allocUnsafeSlow(2 * (frameBytes + length));
+      batch.copy(bigger, 0, 0, frameBytes);
+      batch = bigger;
+    }
+    codec.frame.copy(batch, frameBytes, 0, length);
   }
-  codec.frame.copy(batch, frameBytes, 0, length);
   frameBytes += length;
   frameCount++;
   callbacks.push(typeof callback === 'function' ? callback : null, Boolean(options && options.swallowErrors));
