@@ -21,13 +21,11 @@ function block(lang) {
   return blocks[0];
 }
 
-
 /** Connections the primary handed to workers, from /metrics. */
 async function handed(statsPort) {
   const { body } = await get(statsPort, '/metrics');
   return [...body.matchAll(/^rust_cluster_worker_connections_handed_total\{[^}]*\} (\d+)$/gm)].reduce((a, m) => a + Number(m[1]), 0);
 }
-
 
 function hasSystemdAnalyze() {
   try {

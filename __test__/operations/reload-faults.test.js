@@ -13,7 +13,6 @@ const path = require('node:path');
 const { FIXTURES, runtimeDir, startProcess, startCli, cli, get, until } = require('./helpers');
 const { freePort } = require('../helpers/ports');
 
-
 // Deterministic choices, the same for both supervisors.
 function prng(seed) {
   return () => {

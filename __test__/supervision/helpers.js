@@ -8,7 +8,6 @@ const FIXTURES = path.join(__dirname, 'fixtures');
 const ROOT = path.resolve(__dirname, '../..');
 const { freePort } = require('../helpers/ports');
 
-
 const live = new Set();
 process.on('exit', () => {
   for (const pid of live) {

@@ -672,6 +672,7 @@ pub(crate) mod tests {
         let mut rest = Vec::new();
         peer.read_to_end(&mut rest)
             .expect("the worker reads the end");
+        assert!(rest.is_empty());
     }
 
     #[test]
