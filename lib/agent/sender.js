@@ -197,6 +197,14 @@ function flush() {
       waiting = left > 0;
     }
   }
+  if (errno === 0 && !waiting && drainCallbacks.length > 0 && (sender === null || sender.pending() === 0)) {
+    // This write took what still waited from earlier ones too, and the
+    // socket will not say so (it was not left waiting): their callbacks
+    // come now, before this write's, as Node calls them in order.
+    const earlier = drainCallbacks;
+    drainCallbacks = [];
+    for (const callback of earlier) process.nextTick(callback, null);
+  }
   for (let i = 0; i < settled.length; i += 2) {
     const callback = settled[i];
     if (errno !== 0) {
