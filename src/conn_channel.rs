@@ -313,6 +313,7 @@ mod tests {
     const READABLE: Ready = Ready {
         readable: true,
         writable: false,
+        hangup: false,
         error: None,
     };
 

@@ -37,6 +37,8 @@ const UV_PREPARE: c_int = 9;
 const UV_TIMER: c_int = 13;
 const UV_READABLE: c_int = 1;
 const UV_WRITABLE: c_int = 2;
+/// The peer hung up (EPOLLRDHUP), asked for with every readable watch.
+const UV_DISCONNECT: c_int = 4;
 
 type HandleSizeFn = unsafe extern "C" fn(c_int) -> usize;
 type InitFn = unsafe extern "C" fn(*mut sys::uv_loop_s, *mut RawHandle) -> c_int;
@@ -129,6 +131,8 @@ impl EventLoop {
 pub(crate) struct Ready {
     pub(crate) readable: bool,
     pub(crate) writable: bool,
+    /// The peer has closed its end: what is left to read ends in EOF.
+    pub(crate) hangup: bool,
     /// libuv reported an error on the descriptor (a negative errno).
     pub(crate) error: Option<i32>,
 }
@@ -233,6 +237,7 @@ unsafe extern "C" fn on_poll(raw: *mut RawHandle, status: c_int, events: c_int) 
     let ready = Ready {
         readable: events & UV_READABLE != 0,
         writable: events & UV_WRITABLE != 0,
+        hangup: events & UV_DISCONNECT != 0,
         error: (status < 0).then_some(status),
     };
     // SAFETY: called by libuv for a live poll handle made by Poll::new.
@@ -317,8 +322,11 @@ impl Poll {
     /// Be called when the descriptor is readable and/or writable; neither
     /// stops watching.
     pub(crate) fn watch(&self, readable: bool, writable: bool) {
-        let events =
-            if readable { UV_READABLE } else { 0 } | if writable { UV_WRITABLE } else { 0 };
+        let events = if readable {
+            UV_READABLE | UV_DISCONNECT
+        } else {
+            0
+        } | if writable { UV_WRITABLE } else { 0 };
         if events == self.events.get() {
             return;
         }

@@ -76,6 +76,13 @@ describe('parity/lifecycle', { concurrency: CONCURRENCY }, () => {
     await compareImpls(t, 'parity-exit-ways.js', { check, timeout: 60000 }, normalize);
   });
 
+  for (const warm of [false, true]) {
+    test(`a worker's last message, disconnect and exit, all waiting for a busy primary, come in that order${warm ? ' (worker that sent before)' : ''}`, { timeout: scaled(30000) }, async (t) => {
+      const check = (r) => assert.deepEqual(r.events.map((e) => e.ev), [...(warm ? ['message'] : []), 'message', 'disconnect', 'exit']);
+      await compareImpls(t, 'parity-busy-primary-exit.js', { env: warm ? { WARM: '1' } : {}, check });
+    });
+  }
+
   for (const name of ['idle', 'listening', 'ref']) {
     test(`worker.process.channel.unref() in the primary (${name})`, { timeout: scaled(30000) }, async (t) => {
       const check = (r) => {

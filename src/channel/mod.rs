@@ -282,11 +282,16 @@ impl Channel {
             self.flush();
         }
         if ready.readable || ready.error.is_some() {
-            self.read();
+            self.read(ready.hangup);
         }
     }
 
-    fn read(&self) {
+    /// Read what the socket holds. After a short read the rest waits for
+    /// the next callback, unless the worker has hung up (`hangup`): then
+    /// reading goes on to the end, as libuv's streams do on POLLHUP, so the
+    /// end is reported in the same turn of the loop as the last messages,
+    /// ahead of the worker's exit that the same turn may bring.
+    fn read(&self, hangup: bool) {
         let Some(events) = self.events.upgrade() else {
             return;
         };
@@ -354,7 +359,9 @@ impl Channel {
                 if n > 0 && !full && !got_fds {
                     // The doorbell: the ring has news.
                     self.drain_ring();
-                    break;
+                    if !hangup {
+                        break;
+                    }
                 }
                 continue;
             }
@@ -363,7 +370,7 @@ impl Channel {
             }
             // A short read without descriptors drained the socket. A read
             // that carried one stops at that message even if more waits.
-            if n > 0 && !full && !got_fds {
+            if n > 0 && !full && !got_fds && !hangup {
                 break;
             }
         }
@@ -579,6 +586,7 @@ pub(crate) mod tests {
     const READABLE: Ready = Ready {
         readable: true,
         writable: false,
+        hangup: false,
         error: None,
     };
 
@@ -612,6 +620,30 @@ pub(crate) mod tests {
         let mut ack = vec![0u8; 64];
         let n = (&peer).read(&mut ack).expect("read the ack");
         assert_eq!(&ack[..n], b"{\"cmd\":\"NODE_HANDLE_ACK\"}\n");
+    }
+
+    /// A worker's last message and its hang-up, read in one callback: the
+    /// end is reported there too, not in a later turn of the loop that the
+    /// worker's exit (handled at the end of this one) would come before.
+    #[test]
+    fn a_hang_up_is_read_with_the_last_messages() {
+        let (rec, ch, mut peer) = channel(Mode::Json);
+        peer.write_all(b"{\"a\":1}\n").expect("write");
+        drop(peer);
+        ch.on_ready(Ready {
+            hangup: true,
+            ..READABLE
+        });
+        assert_eq!(rec.deliveries.borrow().len(), 1);
+        assert_eq!(*rec.closings.borrow(), vec![None]);
+
+        // Without the hang-up flag a short read leaves the rest for later.
+        let (rec, ch, mut peer) = channel(Mode::Json);
+        peer.write_all(b"{\"a\":1}\n").expect("write");
+        drop(peer);
+        ch.on_ready(READABLE);
+        assert_eq!(rec.deliveries.borrow().len(), 1);
+        assert!(rec.closings.borrow().is_empty());
     }
 
     #[test]
