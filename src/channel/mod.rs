@@ -148,8 +148,9 @@ pub(crate) struct Channel {
     /// doorbell rung for the ring's last write may still come.
     after_ring: Cell<bool>,
     /// The ring brought messages in this turn of the loop (cleared after
-    /// the poll): an end the socket shows in the same turn waits for the
-    /// next one where the host reads a stream so (`sys::hangup_ends_read`).
+    /// the poll): where the host takes a stream's end a turn after its last
+    /// bytes (not `sys::hangup_ends_read()`), an end the socket shows in the
+    /// same turn waits for the next one.
     ring_read_this_turn: Cell<bool>,
 }
 
@@ -292,10 +293,11 @@ impl Channel {
     }
 
     /// Read what the socket holds. After a short read the rest waits for
-    /// the next callback, unless the worker has hung up (`hangup`): then
-    /// reading goes on to the end, as libuv's streams do on POLLHUP, so the
-    /// end is reported in the same turn of the loop as the last messages,
-    /// ahead of the worker's exit that the same turn may bring.
+    /// the next callback, unless the worker has hung up (`hangup`, asked for
+    /// only under libuv 1.51 and earlier): then reading goes on to the end,
+    /// as those libuv streams do on POLLHUP, so the end is reported in the
+    /// same turn of the loop as the last messages, ahead of the worker's exit
+    /// that the same turn may bring.
     fn read(&self, hangup: bool) {
         let Some(events) = self.events.upgrade() else {
             return;
