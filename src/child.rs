@@ -2,18 +2,27 @@
 //! Node's `child.js`: in a worker whose agent asked for one, the batches of
 //! connections the primary hands over are read here, on the worker's event
 //! loop, and given to JS (lib/agent/conn_channel.js) once per wake-up; JS
-//! says which it took, and one write answers them all.
+//! says which it took, and one write answers them all. Where the primary
+//! lets the worker accept for a server itself (accept_share.rs), the
+//! connections it accepts take the same way to JS, and those its server
+//! refuses go back to the primary.
 
 use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, IntoRawFd, OwnedFd};
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 
 use nix::errno::Errno;
+use socket2::SockRef;
 
+use crate::accept_share::{now_ms, Counters, REST_MS};
 use crate::channel::fdpass;
-use crate::sys::{EventLoop, JsFunction, Poll, Ready};
+use crate::conn_channel::{LISTEN, RETURNED, UNLISTEN};
+use crate::sys::{EventLoop, JsFunction, Poll, Ready, Timer};
+
+/// A worker out of descriptors stops accepting this long.
+const EMFILE_REST_MS: u64 = 50;
 
 /// Reads per wake-up before the event loop moves on, as in channel/mod.rs.
 const READS_PER_CALLBACK: usize = 32;
@@ -28,16 +37,32 @@ pub(crate) struct Receiver {
     partial: RefCell<Vec<u8>>,
     /// Descriptors received and not yet matched with their record.
     fds: RefCell<VecDeque<OwnedFd>>,
-    /// Answers not yet written (the socket was full).
-    answers: RefCell<Vec<u8>>,
+    /// Records to the primary not yet written (the socket was full), each
+    /// with the descriptors that go with its first byte.
+    outbox: RefCell<VecDeque<(Vec<u8>, Vec<OwnedFd>)>>,
+    /// The servers this worker accepts for itself, by server id.
+    listening: RefCell<HashMap<i32, Rc<Listening>>>,
+    event_loop: EventLoop,
+    me: Weak<Receiver>,
 }
 
 /// Connections of complete records: the worker's server ids and the
-/// descriptors, in order.
+/// descriptors, in order; `own` when the worker accepted them itself.
 #[derive(Default)]
 struct Batch {
     ids: Vec<i32>,
     fds: Vec<OwnedFd>,
+    own: bool,
+}
+
+/// A listening socket this worker accepts on for one of its servers.
+struct Listening {
+    /// Declared before `sock`: the poll must stop before the socket closes.
+    poll: Poll,
+    rest: Timer,
+    sock: OwnedFd,
+    counters: Counters,
+    slot: usize,
 }
 
 impl Receiver {
@@ -46,13 +71,16 @@ impl Receiver {
         sock: OwnedFd,
         js: JsFunction,
     ) -> io::Result<Rc<Receiver>> {
-        let receiver = Rc::new(Receiver {
+        let receiver = Rc::new_cyclic(|me| Receiver {
             poll: RefCell::new(None),
             sock,
             js,
             partial: RefCell::new(Vec::new()),
             fds: RefCell::new(VecDeque::new()),
-            answers: RefCell::new(Vec::new()),
+            outbox: RefCell::new(VecDeque::new()),
+            listening: RefCell::new(HashMap::new()),
+            event_loop,
+            me: me.clone(),
         });
         let poll = Poll::for_owner(
             event_loop,
@@ -69,13 +97,16 @@ impl Receiver {
     }
 
     pub(crate) fn close(&self) {
+        // Our copies of listening sockets close with the channel.
+        let listening = std::mem::take(&mut *self.listening.borrow_mut());
+        drop(listening);
         drop(self.poll.borrow_mut().take());
         let _ = nix::sys::socket::shutdown(self.sock.as_raw_fd(), nix::sys::socket::Shutdown::Both);
     }
 
     fn on_ready(&self, ready: Ready) {
         if ready.writable {
-            self.write_answers();
+            self.write_out();
         }
         if !(ready.readable || ready.error.is_some()) {
             return;
@@ -115,7 +146,30 @@ impl Receiver {
         let mut fds = self.fds.borrow_mut();
         let mut at = 0;
         while let Some(header) = partial.get(at..at + 2) {
-            let n = usize::from(u16::from_le_bytes([header[0], header[1]]));
+            let mark = u16::from_le_bytes([header[0], header[1]]);
+            if mark == LISTEN {
+                let Some(rest) = partial.get(at + 2..at + 10) else {
+                    break;
+                };
+                let id = i32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]);
+                let slot = u32::from_le_bytes([rest[4], rest[5], rest[6], rest[7]]) as usize;
+                let (Some(listener), Some(page)) = (fds.pop_front(), fds.pop_front()) else {
+                    return Err(());
+                };
+                self.listen(id, slot, listener, page);
+                at += 10;
+                continue;
+            }
+            if mark == UNLISTEN {
+                let Some(rest) = partial.get(at + 2..at + 6) else {
+                    break;
+                };
+                let id = i32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]);
+                self.listening.borrow_mut().remove(&id);
+                at += 6;
+                continue;
+            }
+            let n = usize::from(mark);
             let Some(ids) = partial.get(at + 2..at + 2 + 4 * n) else {
                 break;
             };
@@ -134,41 +188,153 @@ impl Receiver {
         Ok(())
     }
 
-    /// Give the batch to JS and answer for it.
+    /// Accept for server `id` on `listener`, counting in `slot` of the
+    /// shared `page`. A socket or page that cannot be used leaves the
+    /// server to the primary's hand-over, which goes on as before.
+    fn listen(&self, id: i32, slot: usize, listener: OwnedFd, page: OwnedFd) {
+        let Ok(counters) = Counters::map(&page) else {
+            return;
+        };
+        if SockRef::from(&listener).set_nonblocking(true).is_err() {
+            return;
+        }
+        let me = self.me.clone();
+        let Ok(poll) = Poll::new(self.event_loop, listener.as_fd(), move |_| {
+            if let Some(receiver) = me.upgrade() {
+                receiver.accept(id);
+            }
+        }) else {
+            return;
+        };
+        let me = self.me.clone();
+        let Ok(rest) = Timer::new(self.event_loop, move || {
+            if let Some(receiver) = me.upgrade() {
+                let listening = receiver.listening.borrow().get(&id).cloned();
+                if let Some(l) = listening {
+                    l.poll.watch(true, false);
+                }
+            }
+        }) else {
+            return;
+        };
+        poll.watch(true, false);
+        // The worker's server keeps it alive, not our copy.
+        poll.set_ref(false);
+        let listening = Listening {
+            poll,
+            rest,
+            sock: listener,
+            counters,
+            slot,
+        };
+        self.listening.borrow_mut().insert(id, Rc::new(listening));
+    }
+
+    /// The listening socket of server `id` is readable: take one connection
+    /// unless this worker is ahead of the others.
+    fn accept(&self, id: i32) {
+        let Some(l) = self.listening.borrow().get(&id).cloned() else {
+            return;
+        };
+        let rest = |ms| {
+            l.poll.watch(false, false);
+            l.rest.start(ms, 0);
+        };
+        let room = l.counters.look(l.slot, now_ms());
+        if room == 0 {
+            return rest(REST_MS);
+        }
+        let mut batch = Batch {
+            own: true,
+            ..Batch::default()
+        };
+        let sock = SockRef::from(&l.sock);
+        while (batch.ids.len() as u64) < room {
+            match sock.accept() {
+                Ok((conn, _)) => {
+                    batch.ids.push(id);
+                    batch.fds.push(OwnedFd::from(conn));
+                }
+                Err(e)
+                    if matches!(
+                        e.raw_os_error(),
+                        Some(nix::libc::EMFILE | nix::libc::ENFILE)
+                    ) =>
+                {
+                    rest(EMFILE_REST_MS);
+                    break;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                // Nothing left (another worker was first), or a client that
+                // gave up.
+                Err(_) => break,
+            }
+        }
+        l.counters.took(l.slot, batch.ids.len() as u64);
+        self.give(batch);
+    }
+
+    /// Give the batch to JS, then answer for it (connections the primary
+    /// handed) or return what JS refused (connections this worker accepted).
     fn give(&self, batch: Batch) {
         if batch.ids.is_empty() {
             return;
         }
         let count = batch.ids.len();
-        // JS owns the descriptors from here on.
-        let fds: Vec<i32> = batch.fds.into_iter().map(IntoRawFd::into_raw_fd).collect();
+        let raw: Vec<i32> = batch.fds.iter().map(AsRawFd::as_raw_fd).collect();
         let answers = self.js.call(
-            |s| Ok(vec![s.int32_array(&batch.ids)?, s.int32_array(&fds)?]),
+            |s| Ok(vec![s.int32_array(&batch.ids)?, s.int32_array(&raw)?]),
             |s, result| s.bytes_of(result),
         );
-        // JS took ownership of every descriptor; an answer it could not give
-        // (it threw) counts as taken, so the primary never hands one
-        // connection to two workers.
+        // An answer JS could not give (it threw) counts as taken, so no
+        // connection ever reaches two workers.
         let answers = match answers.flatten() {
             Some(answers) if answers.len() == count => answers,
             _ => vec![1; count],
         };
-        let mut out = self.answers.borrow_mut();
-        for chunk in answers.chunks(u16::MAX as usize) {
-            out.extend_from_slice(&(chunk.len() as u16).to_le_bytes());
-            out.extend_from_slice(chunk);
+        let mut returned = Vec::new();
+        let mut returned_ids = Vec::new();
+        for ((fd, id), answer) in batch.fds.into_iter().zip(batch.ids).zip(&answers) {
+            if *answer == 1 {
+                // Its socket handle in JS owns it now.
+                let _ = fd.into_raw_fd();
+            } else if batch.own {
+                returned_ids.extend_from_slice(&id.to_le_bytes());
+                returned.push(fd);
+            }
+            // A refused connection the primary handed: our copy closes
+            // here, and the primary gives its own to another worker.
         }
-        drop(out);
-        self.write_answers();
+        let mut outbox = self.outbox.borrow_mut();
+        if !batch.own {
+            for chunk in answers.chunks(u16::MAX as usize) {
+                let mut record = (chunk.len() as u16).to_le_bytes().to_vec();
+                record.extend_from_slice(chunk);
+                outbox.push_back((record, Vec::new()));
+            }
+        } else if !returned.is_empty() {
+            let mut record = RETURNED.to_le_bytes().to_vec();
+            record.extend_from_slice(&(returned.len() as u16).to_le_bytes());
+            record.extend_from_slice(&returned_ids);
+            outbox.push_back((record, returned));
+        }
+        drop(outbox);
+        self.write_out();
     }
 
-    fn write_answers(&self) {
-        let mut out = self.answers.borrow_mut();
+    fn write_out(&self) {
+        let mut outbox = self.outbox.borrow_mut();
         let mut blocked = false;
-        while !out.is_empty() {
-            match fdpass::send_with_fds(self.sock.as_fd(), &out, &[]) {
+        while let Some((record, fds)) = outbox.front_mut() {
+            let pass: Vec<_> = fds.iter().map(AsFd::as_fd).collect();
+            match fdpass::send_with_fds(self.sock.as_fd(), record, &pass) {
+                Ok(n) if n == record.len() => {
+                    outbox.pop_front();
+                }
                 Ok(n) => {
-                    out.drain(..n);
+                    // The descriptors went with the first byte.
+                    record.drain(..n);
+                    fds.clear();
                 }
                 Err(Errno::EINTR) => {}
                 Err(Errno::EAGAIN) => {
@@ -176,12 +342,12 @@ impl Receiver {
                     break;
                 }
                 Err(_) => {
-                    out.clear();
+                    outbox.clear();
                     break;
                 }
             }
         }
-        drop(out);
+        drop(outbox);
         if let Some(poll) = self.poll.borrow().as_ref() {
             poll.watch(true, blocked);
         }

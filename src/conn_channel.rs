@@ -18,6 +18,15 @@
 //!   connections not yet answered: 1 taken, 0 refused (the server closed or
 //!   is at `maxConnections`), which the primary gives to another worker.
 //!
+//! Where the worker accepts for itself (accept_share.rs), two more records
+//! go to it and one comes back, marked by a count no batch has:
+//! - `[LISTEN][server id: u32][slot: u32]` with the listening socket and
+//!   the shared page: accept for that server, counting in that slot;
+//! - `[UNLISTEN][server id: u32]`: stop, and close the copy;
+//! - back, `[RETURNED][n: u16][n × server id: u32]` with n descriptors:
+//!   connections the worker accepted and its server refused, which the
+//!   primary gives to another worker.
+//!
 //! The primary keeps its copy of every connection until it is answered, so
 //! a worker that dies with connections unanswered loses none of them.
 
@@ -35,6 +44,11 @@ use crate::contract::CONN_CHANNEL_MAX_BATCH;
 use crate::round_robin_handle::Accepted;
 use crate::sys::{EventLoop, Poll, Ready};
 
+/// Record marks beyond any batch's count (at most `CONN_CHANNEL_MAX_BATCH`).
+pub(crate) const LISTEN: u16 = 0xffff;
+pub(crate) const UNLISTEN: u16 = 0xfffe;
+pub(crate) const RETURNED: u16 = 0xffff;
+
 /// A connection handed over the channel and not yet answered.
 pub(crate) struct Handed {
     pub(crate) key: Rc<str>,
@@ -48,6 +62,9 @@ pub(crate) trait ConnEvents {
     fn answered(&self, worker: u32, answers: Vec<(Handed, bool)>);
     /// The channel ended; these were never answered.
     fn conn_channel_closed(&self, worker: u32, unanswered: Vec<Handed>);
+    /// Connections the worker accepted itself and its server refused, with
+    /// the worker's server id.
+    fn returned(&self, worker: u32, conns: Vec<(u32, OwnedFd)>);
 }
 
 /// A batch encoded and not yet (fully) written.
@@ -68,6 +85,8 @@ pub(crate) struct ConnChannel {
     outbox: RefCell<VecDeque<Batch>>,
     /// Answer bytes of a record not complete yet.
     partial: RefCell<Vec<u8>>,
+    /// Descriptors of returned connections not matched with their record.
+    fds: RefCell<VecDeque<OwnedFd>>,
     open: Cell<bool>,
     events: Weak<dyn ConnEvents>,
 }
@@ -87,6 +106,7 @@ impl ConnChannel {
             handed: RefCell::new(VecDeque::new()),
             outbox: RefCell::new(VecDeque::new()),
             partial: RefCell::new(Vec::new()),
+            fds: RefCell::new(VecDeque::new()),
             open: Cell::new(true),
             events,
         });
@@ -147,6 +167,31 @@ impl ConnChannel {
         self.write();
     }
 
+    /// Let the worker accept for server `id` itself: the listening socket,
+    /// and the shared page with its `slot`.
+    pub(crate) fn listen(&self, id: u32, slot: usize, listener: OwnedFd, page: OwnedFd) {
+        let mut header = LISTEN.to_le_bytes().to_vec();
+        header.extend_from_slice(&id.to_le_bytes());
+        header.extend_from_slice(&(slot as u32).to_le_bytes());
+        self.queue(header, vec![Rc::new(listener), Rc::new(page)]);
+    }
+
+    /// Stop the worker accepting for server `id`.
+    pub(crate) fn unlisten(&self, id: u32) {
+        let mut header = UNLISTEN.to_le_bytes().to_vec();
+        header.extend_from_slice(&id.to_le_bytes());
+        self.queue(header, Vec::new());
+    }
+
+    fn queue(&self, header: Vec<u8>, fds: Vec<Rc<OwnedFd>>) {
+        self.outbox.borrow_mut().push_back(Batch {
+            header,
+            fds,
+            offset: 0,
+        });
+        self.write();
+    }
+
     fn write(&self) {
         let mut outbox = self.outbox.borrow_mut();
         let mut blocked = false;
@@ -196,28 +241,33 @@ impl ConnChannel {
                 return;
             }
             let mut fds = Vec::new();
-            let n = match fdpass::recv_with_fds(self.sock.as_fd(), &mut buf, &mut fds, 0) {
-                // A worker sends answers only, never descriptors.
+            let max = CONN_CHANNEL_MAX_BATCH;
+            let n = match fdpass::recv_with_fds(self.sock.as_fd(), &mut buf, &mut fds, max) {
                 Ok((_, true)) | Ok((0, _)) => return self.report_end(),
                 Ok((n, false)) => n,
                 Err(Errno::EAGAIN) => return,
                 Err(Errno::EINTR) => continue,
                 Err(_) => return self.report_end(),
             };
-            let answers = {
+            self.fds.borrow_mut().extend(fds);
+            let records = {
                 let mut partial = self.partial.borrow_mut();
                 partial.extend_from_slice(&buf[..n]);
-                match self.take_answers(&mut partial) {
-                    Some(answers) => answers,
+                match self.take_records(&mut partial) {
+                    Some(records) => records,
                     None => {
                         drop(partial);
                         return self.report_end();
                     }
                 }
             };
-            if !answers.is_empty() {
-                if let Some(events) = self.events.upgrade() {
+            let (answers, returned) = records;
+            if let Some(events) = self.events.upgrade() {
+                if !answers.is_empty() {
                     events.answered(self.worker, answers);
+                }
+                if !returned.is_empty() {
+                    events.returned(self.worker, returned);
                 }
             }
             if n < buf.len() {
@@ -226,15 +276,41 @@ impl ConnChannel {
         }
     }
 
-    /// The complete answer records in `partial`, matched with the oldest
-    /// unanswered connections; None when the worker answered more than it
-    /// was handed (a broken peer).
-    fn take_answers(&self, partial: &mut Vec<u8>) -> Option<Vec<(Handed, bool)>> {
+    /// The complete records in `partial`: answers, matched with the oldest
+    /// unanswered connections, and returned connections with their server
+    /// ids; None when the worker answered more than it was handed or
+    /// returned connections without their descriptors (a broken peer).
+    #[allow(clippy::type_complexity)]
+    fn take_records(
+        &self,
+        partial: &mut Vec<u8>,
+    ) -> Option<(Vec<(Handed, bool)>, Vec<(u32, OwnedFd)>)> {
         let mut answers = Vec::new();
+        let mut returned = Vec::new();
         let mut handed = self.handed.borrow_mut();
+        let mut fds = self.fds.borrow_mut();
         let mut at = 0;
         while let Some(header) = partial.get(at..at + 2) {
-            let n = usize::from(u16::from_le_bytes([header[0], header[1]]));
+            let mark = u16::from_le_bytes([header[0], header[1]]);
+            if mark == RETURNED {
+                let Some(count) = partial.get(at + 2..at + 4) else {
+                    break;
+                };
+                let n = usize::from(u16::from_le_bytes([count[0], count[1]]));
+                let Some(ids) = partial.get(at + 4..at + 4 + 4 * n) else {
+                    break;
+                };
+                if fds.len() < n {
+                    return None;
+                }
+                for id in ids.chunks_exact(4) {
+                    let id = u32::from_le_bytes([id[0], id[1], id[2], id[3]]);
+                    returned.push((id, fds.pop_front()?));
+                }
+                at += 4 + 4 * n;
+                continue;
+            }
+            let n = usize::from(mark);
             let Some(statuses) = partial.get(at + 2..at + 2 + n) else {
                 break;
             };
@@ -244,7 +320,7 @@ impl ConnChannel {
             at += 2 + n;
         }
         partial.drain(..at);
-        Some(answers)
+        Some((answers, returned))
     }
 
     /// End the channel from a poll callback and tell the engine, which gives
@@ -268,6 +344,7 @@ impl ConnChannel {
             nix::sys::socket::Shutdown::Both,
         );
         self.outbox.borrow_mut().clear();
+        self.fds.borrow_mut().clear();
         let unanswered: Vec<Handed> = self.handed.borrow_mut().drain(..).collect();
         unanswered
     }
@@ -283,6 +360,7 @@ mod tests {
     struct Answers {
         answered: RefCell<Vec<bool>>,
         closed: RefCell<Vec<usize>>,
+        returned: RefCell<Vec<u32>>,
     }
 
     impl ConnEvents for Answers {
@@ -293,6 +371,11 @@ mod tests {
         }
         fn conn_channel_closed(&self, _: u32, unanswered: Vec<Handed>) {
             self.closed.borrow_mut().push(unanswered.len());
+        }
+        fn returned(&self, _: u32, conns: Vec<(u32, OwnedFd)>) {
+            self.returned
+                .borrow_mut()
+                .extend(conns.into_iter().map(|(id, _)| id));
         }
     }
 
@@ -353,6 +436,38 @@ mod tests {
         drop(peer);
         ch.on_ready(READABLE);
         assert_eq!(*events.closed.borrow(), vec![CONN_CHANNEL_MAX_BATCH + 2]);
+    }
+
+    #[test]
+    fn returned_connections_come_back_with_their_descriptors() {
+        let (ours, theirs) = socket_pair();
+        let events = Rc::new(Answers::default());
+        let weak: Weak<dyn ConnEvents> = Rc::downgrade(&(events.clone() as Rc<dyn ConnEvents>));
+        let ch = ConnChannel::open(None, 1, ours, weak).expect("open");
+        ch.hand(handed(1));
+        let (a, _pa) = socket_pair();
+        let (b, _pb) = socket_pair();
+        // An answer, then two returned connections of servers 7 and 9.
+        let mut record = vec![1, 0, 1];
+        record.extend_from_slice(&RETURNED.to_le_bytes());
+        record.extend_from_slice(&2u16.to_le_bytes());
+        record.extend_from_slice(&7u32.to_le_bytes());
+        record.extend_from_slice(&9u32.to_le_bytes());
+        fdpass::send_with_fds(theirs.as_fd(), &record, &[a.as_fd(), b.as_fd()]).expect("send");
+        ch.on_ready(READABLE);
+        assert_eq!(*events.answered.borrow(), vec![true]);
+        assert_eq!(*events.returned.borrow(), vec![7, 9]);
+        assert!(ch.is_open());
+
+        // Returned connections without their descriptors: a broken peer.
+        let mut record = RETURNED.to_le_bytes().to_vec();
+        record.extend_from_slice(&1u16.to_le_bytes());
+        record.extend_from_slice(&7u32.to_le_bytes());
+        std::fs::File::from(theirs)
+            .write_all(&record)
+            .expect("write");
+        ch.on_ready(READABLE);
+        assert!(!ch.is_open());
     }
 
     #[test]

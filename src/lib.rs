@@ -3,6 +3,7 @@
 //! and `Child`, the worker side of a connection channel (lib/agent/). Both
 //! run on Node's own event loop; see docs/engine.md.
 
+mod accept_share;
 mod channel;
 mod child;
 mod conn_channel;

@@ -14,6 +14,7 @@ use std::rc::Rc;
 
 use socket2::SockRef;
 
+use crate::accept_share::AcceptShare;
 use crate::contract::{SCHED_LEASTCONN, SCHED_STICKY};
 use crate::scheduler::least_conn::LeastConn;
 use crate::scheduler::round_robin::RoundRobin;
@@ -66,6 +67,9 @@ pub(crate) struct Listener {
     /// Declared before `sock`: the poll must stop before the socket closes.
     poll: Poll,
     backoff: Timer,
+    /// While workers accept for themselves: `on_ready` every window, so the
+    /// rate is measured when nothing else wakes the primary.
+    tick: Timer,
     sock: OwnedFd,
 }
 
@@ -77,14 +81,35 @@ impl Listener {
         on_ready: impl Fn() + Clone + 'static,
     ) -> io::Result<Listener> {
         let again = on_ready.clone();
+        let tick = Timer::new(event_loop, on_ready.clone())?;
         let poll = Poll::new(event_loop, sock.as_fd(), move |_| on_ready())?;
         poll.watch(true, false);
         let backoff = Timer::new(event_loop, again)?;
         Ok(Listener {
             poll,
             backoff,
+            tick,
             sock,
         })
+    }
+
+    /// A copy of the socket, for a worker that accepts for itself.
+    pub(crate) fn copy(&self) -> io::Result<OwnedFd> {
+        self.sock.try_clone()
+    }
+
+    /// Stop watching for `millis`, then call `on_ready` again.
+    pub(crate) fn rest(&self, millis: u64) {
+        self.poll.watch(false, false);
+        self.backoff.start(millis, 0);
+    }
+
+    /// Call `on_ready` every `millis` (0: stop).
+    pub(crate) fn tick(&self, millis: u64) {
+        match millis {
+            0 => self.tick.stop(),
+            ms => self.tick.start(ms, ms),
+        }
     }
 
     /// The socket's descriptor (ours; it stays open as long as we do).
@@ -152,6 +177,15 @@ pub(crate) struct RoundRobinHandle {
     /// Workers that take this handle's connections over their connection
     /// channel, with their name for the server.
     pub(crate) conn_servers: HashMap<u32, u32>,
+    pub(crate) policy: u32,
+    /// The page of the workers that accept for themselves, once they do.
+    pub(crate) share: Option<AcceptShare>,
+    /// Whether they do now (the rate is high enough), and the current
+    /// window of the rate: when it began, and the count at its start (the
+    /// workers' total) or since (the primary's accepts).
+    pub(crate) sharing: bool,
+    pub(crate) window_start: u64,
+    pub(crate) window_count: u64,
 }
 
 impl RoundRobinHandle {
@@ -160,21 +194,38 @@ impl RoundRobinHandle {
             sched: scheduler_for(policy),
             listener,
             conn_servers: HashMap::new(),
+            policy,
+            share: None,
+            sharing: false,
+            window_start: 0,
+            window_count: 0,
         }
     }
 
-    /// Take what waits on the listener into the scheduler.
-    pub(crate) fn accept(&mut self) {
+    /// Take what waits on the listener into the scheduler; how many.
+    pub(crate) fn accept(&mut self) -> u64 {
         let Some(listener) = &self.listener else {
-            return;
+            return 0;
         };
+        let mut n = 0;
         for conn in listener.accept_all(self.sched.needs_client_ip()) {
             self.sched.push(conn, None);
+            n += 1;
         }
+        n
     }
 
     /// A connection accepted elsewhere (JS, or a drained socket).
     pub(crate) fn push(&mut self, fd: OwnedFd) {
+        self.push_from(fd, None);
+    }
+
+    /// A connection `worker` accepted for itself and its server refused.
+    pub(crate) fn push_refused(&mut self, fd: OwnedFd, worker: u32) {
+        self.push_from(fd, Some(worker));
+    }
+
+    fn push_from(&mut self, fd: OwnedFd, refused_by: Option<u32>) {
         let client = self
             .sched
             .needs_client_ip()
@@ -186,6 +237,6 @@ impl RoundRobinHandle {
                     .map(|a| a.ip())
             })
             .flatten();
-        self.sched.push(Accepted::new(fd, client), None);
+        self.sched.push(Accepted::new(fd, client), refused_by);
     }
 }

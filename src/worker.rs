@@ -1,7 +1,8 @@
 //! What the engine keeps of one worker, after Node's `worker.js`: its
 //! channels and its connection counters.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 use std::rc::Rc;
 
 use crate::channel::Channel;
@@ -18,6 +19,9 @@ pub(crate) struct Worker {
     closed: Cell<Option<u64>>,
     /// Already reported as sitting on a handed connection.
     pub(crate) reported_unresponsive: Cell<bool>,
+    /// The handle key of each server id it registered, kept while it lives:
+    /// a connection it returns may come after its server left the handle.
+    server_keys: RefCell<HashMap<u32, Rc<str>>>,
 }
 
 impl Worker {
@@ -28,7 +32,21 @@ impl Worker {
             handed: Cell::new(0),
             closed: Cell::new(None),
             reported_unresponsive: Cell::new(false),
+            server_keys: RefCell::new(HashMap::new()),
         }
+    }
+
+    pub(crate) fn remember_server(&self, id: u32, key: Rc<str>) {
+        self.server_keys.borrow_mut().insert(id, key);
+    }
+
+    pub(crate) fn server_key(&self, id: u32) -> Option<Rc<str>> {
+        self.server_keys.borrow().get(&id).cloned()
+    }
+
+    /// Connections it accepted itself, counted as handed once it stops.
+    pub(crate) fn add_taken(&self, n: u64) {
+        self.handed.set(self.handed.get() + n);
     }
 
     pub(crate) fn add_handed(&self) {
@@ -45,8 +63,13 @@ impl Worker {
 
     /// Handed and not yet closed; `None` when the worker does not report.
     pub(crate) fn open(&self) -> Option<u64> {
+        self.open_with(0)
+    }
+
+    /// The same, with `taken` accepted by itself and not yet counted.
+    pub(crate) fn open_with(&self, taken: u64) -> Option<u64> {
         let closed = self.closed.get()?;
-        Some(self.handed.get().saturating_sub(closed))
+        Some((self.handed.get() + taken).saturating_sub(closed))
     }
 
     /// Connections it holds unanswered on its connection channel.

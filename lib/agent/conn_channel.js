@@ -20,7 +20,6 @@
 // from descriptors) warns under --pending-deprecation, so then, or with
 // RUST_CLUSTER_CONN_CHANNEL=0, Node's own way stays.
 const cluster = require('node:cluster');
-const fs = require('node:fs');
 const net = require('node:net');
 const { agent: AGENT } = require('../contract.json');
 
@@ -101,10 +100,13 @@ function register(server, handle, key) {
   send({ act: AGENT.connServer, key, id });
 }
 
-// A batch from the primary: which of our servers, and the descriptors (now
-// ours). Returns 1 for each connection taken, 0 for each refused (as Node's
-// cluster code answers `accepted`); the taken ones reach their servers on
-// the next tick, after the answer is written.
+// A batch of connections (handed by the primary, or accepted by this worker
+// for a server it accepts for itself): which of our servers, and the
+// descriptors. Returns 1 for each connection taken (its socket handle owns
+// the descriptor now), 0 for each refused (as Node's cluster code answers
+// `accepted`), whose descriptor the engine keeps: it closes our copy of a
+// handed one, or returns one we accepted to the primary. The taken ones
+// reach their servers on the next tick, after the answer is written.
 function onConnections(ids, fds) {
   const answers = new Uint8Array(ids.length);
   const taken = [];
@@ -128,7 +130,6 @@ function onConnections(ids, fds) {
       }
       socket.close();
     }
-    fs.closeSync(fds[i]);
   }
   if (taken.length > 0) process.nextTick(serve, taken);
   return answers;

@@ -92,5 +92,8 @@ impl Engine {
             w.conns = Some(conns);
         }
         h.conn_servers.insert(worker, id);
+        let key: Rc<str> = key.into();
+        w.remember_server(id, key.clone());
+        st.share(&key);
     }
 }

@@ -7,6 +7,7 @@ use std::os::fd::{OwnedFd, RawFd};
 use std::rc::Rc;
 
 use super::Engine;
+use crate::accept_share::{now_ms, share_next, STALL_MS, WINDOW_MS};
 use crate::reuseport_handle::{Address, ReusePortGroup};
 use crate::round_robin_handle::{Listener, RoundRobinHandle};
 
@@ -34,12 +35,54 @@ impl Engine {
         Ok(())
     }
 
+    /// The listener is readable, or a timer of its ran: accept, or leave it
+    /// to the workers while they accept for themselves (accept_share.rs).
     fn accept(&self, key: &Rc<str>) {
         let mut st = self.state.borrow_mut();
-        if let Some(h) = st.handles.get_mut(key) {
-            h.accept();
-            st.pump(key);
+        let share_at = st.share_at;
+        let Some(h) = st.handles.get_mut(key) else {
+            return;
+        };
+        let now = now_ms();
+        let window_over = now.saturating_sub(h.window_start) >= WINDOW_MS;
+        let mut changed = false;
+        if let Some(share) = h.share.as_ref().filter(|s| !s.is_empty() && h.sharing) {
+            let total = share.total();
+            let fresh = share.counters().looked_within(now, STALL_MS);
+            if window_over {
+                h.sharing = share_next(true, total.saturating_sub(h.window_count), share_at);
+                changed = !h.sharing;
+                (h.window_start, h.window_count) = (now, if h.sharing { total } else { 0 });
+            }
+            if h.sharing && fresh {
+                // The workers take what waits; the primary looks again
+                // later. Workers that stopped looking (all busy in their
+                // own code) leave it to the primary meanwhile.
+                if let Some(listener) = h.listener.as_ref() {
+                    listener.rest(STALL_MS);
+                }
+                return;
+            }
+        } else if window_over {
+            let next = share_next(h.sharing, h.window_count, share_at);
+            changed = next != h.sharing;
+            (h.sharing, h.window_start, h.window_count) = (next, now, 0);
         }
+        if changed {
+            st.share(key);
+        }
+        let Some(h) = st.handles.get_mut(key) else {
+            return;
+        };
+        let workers_accept = h.sharing && h.share.as_ref().is_some_and(|s| !s.is_empty());
+        if let Some(listener) = h.listener.as_ref() {
+            listener.tick(if workers_accept { WINDOW_MS } else { 0 });
+        }
+        let n = h.accept();
+        if !workers_accept {
+            h.window_count += n;
+        }
+        st.pump(key);
     }
 
     /// A connection JS accepted for `key` (a Unix socket server).
@@ -67,6 +110,7 @@ impl Engine {
             h.sched.add(worker);
             h.sched.ready(worker);
         }
+        st.share(&key);
         st.pump(&key);
     }
 
@@ -92,7 +136,23 @@ impl Engine {
     /// The handle's last worker left: close it. Connections still waiting
     /// are closed with it, as in Node.
     pub(crate) fn close_handle(&self, key: &str) {
-        self.state.borrow_mut().handles.remove(key);
+        let mut st = self.state.borrow_mut();
+        let Some(mut h) = st.handles.remove(key) else {
+            return;
+        };
+        // Workers still accepting for it close their copies first.
+        if let Some(share) = h.share.as_mut() {
+            for w in share.workers() {
+                let (Some((id, taken)), Some(worker)) = (share.revoke(w), st.workers.get(&w))
+                else {
+                    continue;
+                };
+                worker.add_taken(taken);
+                if let Some(conns) = worker.conns.as_ref().filter(|c| c.is_open()) {
+                    conns.unlisten(id);
+                }
+            }
+        }
     }
 
     /// `worker` is being disconnected. Where it is the last worker of a

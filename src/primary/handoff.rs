@@ -41,6 +41,7 @@ impl State {
                 h.sched.push(f.conn, Some(worker));
             }
         }
+        self.share(key);
     }
 
     /// Hand out every connection of `key` that can go now: over the

@@ -13,6 +13,7 @@
 mod agent;
 mod handles;
 mod handoff;
+mod share;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -60,6 +61,9 @@ struct State {
     groups: HashMap<Rc<str>, ReusePortGroup>,
     in_flight: HashMap<u64, InFlight>,
     handoff_timeout: Option<Duration>,
+    /// New connections per window from which workers that load
+    /// rust-cluster accept for themselves (accept_share.rs); 0: never.
+    share_at: u64,
 }
 
 pub(crate) struct Engine {
@@ -86,7 +90,10 @@ impl Engine {
             event_loop,
             js,
             me: me.clone(),
-            state: RefCell::default(),
+            state: RefCell::new(State {
+                share_at: share_at(),
+                ..State::default()
+            }),
             watchdog: RefCell::new(None),
             sent_this_tick: RefCell::new(Vec::new()),
         })
@@ -210,10 +217,18 @@ impl Engine {
         let mut rows: Vec<ConnectionStats> = st
             .workers
             .iter()
-            .map(|(&worker, w)| ConnectionStats {
-                worker,
-                handed: w.handed(),
-                open: w.open(),
+            .map(|(&worker, w)| {
+                let taken: u64 = st
+                    .handles
+                    .values()
+                    .filter_map(|h| h.share.as_ref())
+                    .map(|s| s.taken(worker))
+                    .sum();
+                ConnectionStats {
+                    worker,
+                    handed: w.handed() + taken,
+                    open: w.open_with(taken),
+                }
             })
             .collect();
         rows.sort_by_key(|r| r.worker);
@@ -373,6 +388,32 @@ impl ChannelEvents for Engine {
 }
 
 impl ConnEvents for Engine {
+    fn returned(&self, worker: u32, conns: Vec<(u32, OwnedFd)>) {
+        let mut st = self.state.borrow_mut();
+        let mut keys: Vec<Rc<str>> = Vec::new();
+        for (id, fd) in conns {
+            let key = st.workers.get(&worker).and_then(|w| w.server_key(id));
+            // A handle already closed: the connection closes with it, as
+            // Node closes what a closing handle still holds.
+            let Some(key) = key else {
+                continue;
+            };
+            let Some(h) = st.handles.get_mut(&key) else {
+                continue;
+            };
+            if let Some(share) = h.share.as_ref() {
+                share.returned(worker, 1);
+            }
+            h.push_refused(fd, worker);
+            if !keys.contains(&key) {
+                keys.push(key);
+            }
+        }
+        for key in &keys {
+            st.pump(key);
+        }
+    }
+
     fn answered(&self, worker: u32, answers: Vec<(Handed, bool)>) {
         let mut st = self.state.borrow_mut();
         let mut keys: Vec<Rc<str>> = Vec::new();
@@ -415,9 +456,19 @@ impl ConnEvents for Engine {
             }
         }
         for key in &keys {
+            st.share(key);
             st.pump(key);
         }
     }
+}
+
+/// `RUST_CLUSTER_SHARE_AT` (connections per 20 ms; 0 turns it off) or
+/// the default.
+fn share_at() -> u64 {
+    std::env::var("RUST_CLUSTER_SHARE_AT")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(crate::accept_share::SHARE_AT)
 }
 
 fn fd_into_raw(fd: OwnedFd) -> RawFd {

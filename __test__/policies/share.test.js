@@ -1,0 +1,43 @@
+'use strict';
+// Round robin where the workers accept for themselves (src/accept_share.rs):
+// at a high rate of new connections, workers that load rust-cluster take
+// them from the listening socket, kept even by counters they share; below
+// it the primary accepts again. RUST_CLUSTER_SHARE_AT=1 makes any rate high.
+const { test } = require('node:test');
+const assert = require('node:assert/strict');
+const { scenario } = require('./run');
+
+const ratio = (tally) => Math.max(...Object.values(tally)) / Math.min(...Object.values(tally));
+const total = (tally) => Object.values(tally).reduce((a, b) => a + b, 0);
+
+test('workers accept for themselves under load: every connection answered, evenly, counted; their copies close when the load stops and with their server', async () => {
+  const found = await scenario('share', { RUST_CLUSTER_SHARE_AT: '1', WORKERS: '3', CONNS: '3000' });
+  const [load] = found.load;
+  assert.equal(total(load.tally), 3000);
+  assert.equal(Object.keys(load.tally).length, 3);
+  assert.ok(ratio(load.tally) <= 1.1, JSON.stringify(load));
+  assert.deepEqual(load.midway, [1, 2, 3], 'every worker held a copy of the listening socket at some point');
+  assert.deepEqual(load.after, [], 'no copy left once the load stopped');
+  assert.equal(load.handed, 3000, 'connectionStats() counts what the workers accepted');
+  // The first worker closed its server: the other two serve, evenly.
+  const [closed] = found.closed;
+  assert.equal(total(closed.tally), 600);
+  assert.deepEqual(Object.keys(closed.tally).sort(), ['2', '3']);
+  assert.ok(ratio(closed.tally) <= 1.1, JSON.stringify(closed));
+  assert.deepEqual(closed.midway, [2, 3]);
+  assert.deepEqual(closed.after, []);
+});
+
+test('a worker whose server refuses what it accepted (maxConnections) gives it back: another worker answers', async () => {
+  const found = await scenario('share', { RUST_CLUSTER_SHARE_AT: '1', WORKERS: '2', CONNS: '1000', FULL_WORKER: '1' });
+  const [load] = found.load;
+  assert.deepEqual(load.tally, { 2: 1000 });
+  assert.deepEqual(load.midway, [1, 2]);
+});
+
+test('RUST_CLUSTER_SHARE_AT=0: the primary accepts every connection, as node:cluster does', async () => {
+  const found = await scenario('share', { RUST_CLUSTER_SHARE_AT: '0', WORKERS: '2', CONNS: '1000' });
+  const [load] = found.load;
+  assert.deepEqual(load.tally, { 1: 500, 2: 500 });
+  assert.deepEqual(load.midway, []);
+});
