@@ -145,9 +145,11 @@ test('reload under a fault schedule: rust-cluster retries and replaces every wor
   for (const r of ours.reports) assert.equal(r.failed, 0, JSON.stringify(r));
   assert.equal(ours.stale, 0, `versions served at the end: ${ours.versions} (latest ${ours.latest})`);
   // The hand-written one gave up at the killed replacement: the deploy did
-  // not happen, which is what this test exists to catch.
+  // not happen, which is what this test exists to catch. (Whether its
+  // workers still run old code at the end is left to chance: a worker the
+  // schedule killed shortly before the last deploy may be respawned after
+  // it, on the new version, as both were once under the Node 22 matrix.)
   assert.ok(theirs.reports.some((r) => r.failed > 0), JSON.stringify(theirs.reports));
-  assert.ok(theirs.stale > 0, `versions served at the end: ${theirs.versions}`);
 });
 
 test('a failed reload does not reset the crash count: a crash-looping deploy under periodic SIGHUPs reaches the crash-loop stop', async (t) => {
