@@ -379,6 +379,15 @@ mod tests {
         }
     }
 
+    /// Our channel, the worker's end, and what the channel reported.
+    fn channel() -> (Rc<ConnChannel>, OwnedFd, Rc<Answers>) {
+        let (ours, theirs) = socket_pair();
+        let events = Rc::new(Answers::default());
+        let weak: Weak<dyn ConnEvents> = Rc::downgrade(&(events.clone() as Rc<dyn ConnEvents>));
+        let ch = ConnChannel::open(None, 1, ours, weak).expect("open");
+        (ch, theirs, events)
+    }
+
     fn handed(n: usize) -> Vec<(u32, Handed)> {
         (0..n)
             .map(|i| {
@@ -402,10 +411,7 @@ mod tests {
 
     #[test]
     fn batches_carry_their_descriptors_and_answers_settle_them_in_order() {
-        let (ours, theirs) = socket_pair();
-        let events = Rc::new(Answers::default());
-        let weak: Weak<dyn ConnEvents> = Rc::downgrade(&(events.clone() as Rc<dyn ConnEvents>));
-        let ch = ConnChannel::open(None, 1, ours, weak).expect("open");
+        let (ch, theirs, events) = channel();
         ch.hand(handed(CONN_CHANNEL_MAX_BATCH + 5));
         assert_eq!(ch.outstanding(), CONN_CHANNEL_MAX_BATCH + 5);
 
@@ -440,10 +446,7 @@ mod tests {
 
     #[test]
     fn returned_connections_come_back_with_their_descriptors() {
-        let (ours, theirs) = socket_pair();
-        let events = Rc::new(Answers::default());
-        let weak: Weak<dyn ConnEvents> = Rc::downgrade(&(events.clone() as Rc<dyn ConnEvents>));
-        let ch = ConnChannel::open(None, 1, ours, weak).expect("open");
+        let (ch, theirs, events) = channel();
         ch.hand(handed(1));
         let (a, _pa) = socket_pair();
         let (b, _pb) = socket_pair();
@@ -472,10 +475,7 @@ mod tests {
 
     #[test]
     fn answering_more_than_was_handed_ends_the_channel() {
-        let (ours, theirs) = socket_pair();
-        let events = Rc::new(Answers::default());
-        let weak: Weak<dyn ConnEvents> = Rc::downgrade(&(events.clone() as Rc<dyn ConnEvents>));
-        let ch = ConnChannel::open(None, 1, ours, weak).expect("open");
+        let (ch, theirs, events) = channel();
         ch.hand(handed(1));
         std::fs::File::from(theirs)
             .write_all(&[2, 0, 1, 1])

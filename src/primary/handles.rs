@@ -143,14 +143,7 @@ impl Engine {
         // Workers still accepting for it close their copies first.
         if let Some(share) = h.share.as_mut() {
             for w in share.workers() {
-                let (Some((id, taken)), Some(worker)) = (share.revoke(w), st.workers.get(&w))
-                else {
-                    continue;
-                };
-                worker.add_taken(taken);
-                if let Some(conns) = worker.conns.as_ref().filter(|c| c.is_open()) {
-                    conns.unlisten(id);
-                }
+                super::share::stop(share, w, st.workers.get(&w));
             }
         }
     }

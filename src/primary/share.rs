@@ -10,6 +10,7 @@ use std::rc::Rc;
 use super::State;
 use crate::accept_share::{AcceptShare, SLOTS};
 use crate::contract::SCHED_RR;
+use crate::worker::Worker;
 
 impl State {
     /// Let the workers of `key` accept for themselves, or stop them, as the
@@ -49,14 +50,7 @@ impl State {
             if all && members.contains(&w) {
                 continue;
             }
-            if let Some((id, taken)) = share.revoke(w) {
-                if let Some(worker) = workers.get(&w) {
-                    worker.add_taken(taken);
-                    if let Some(conns) = conns_of(&w) {
-                        conns.unlisten(id);
-                    }
-                }
-            }
+            stop(share, w, workers.get(&w));
         }
         if !all {
             // The page goes with the last worker: no descriptor of it stays
@@ -80,5 +74,17 @@ impl State {
                 conns.listen(id, slot, copy, page);
             }
         }
+    }
+}
+
+/// `w` accepts no more for the handle of `share`: what it took counts as
+/// handed, and it closes its copy of the socket.
+pub(super) fn stop(share: &mut AcceptShare, w: u32, worker: Option<&Worker>) {
+    let (Some((id, taken)), Some(worker)) = (share.revoke(w), worker) else {
+        return;
+    };
+    worker.add_taken(taken);
+    if let Some(conns) = worker.conns.as_ref().filter(|c| c.is_open()) {
+        conns.unlisten(id);
     }
 }
