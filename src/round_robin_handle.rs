@@ -29,6 +29,15 @@ const ACCEPTS_PER_CALLBACK: usize = 256;
 /// How long a listener rests when the process is out of descriptors.
 const EMFILE_BACKOFF_MS: u64 = 10;
 
+/// Connections a plain worker may hold unanswered while the handle is
+/// busy. Node's primary waits for each `accepted` before the next
+/// `newconn`; so do we at low rates, where it decides who gets a
+/// sequential client's next connection. Under load a window lets a worker
+/// read several in one wake-up and answer them together, and its
+/// answers wake the primary once for several. The cost: a worker whose
+/// loop blocks holds up to this many until it runs again.
+const NEWCONN_WINDOW: usize = 8;
+
 /// An accepted connection on its way to a worker; shared so the engine can
 /// keep it until the worker says it took it.
 #[derive(Clone)]
@@ -180,10 +189,12 @@ pub(crate) struct RoundRobinHandle {
     pub(crate) policy: u32,
     /// The page of the workers that accept for themselves, once they do.
     pub(crate) share: Option<AcceptShare>,
-    /// Whether they do now (the rate is high enough), and the current
-    /// window of the rate: when it began, and the count at its start (the
-    /// workers' total) or since (the primary's accepts).
-    pub(crate) sharing: bool,
+    /// Whether new connections come fast (`share_at` or more a window):
+    /// then workers that can accept for themselves do, and plain workers
+    /// get `NEWCONN_WINDOW` connections in flight. And the current window
+    /// of the rate: when it began, and the count at its start (the workers'
+    /// total) or since (the primary's accepts).
+    pub(crate) busy: bool,
     pub(crate) window_start: u64,
     pub(crate) window_count: u64,
 }
@@ -196,9 +207,18 @@ impl RoundRobinHandle {
             conn_servers: HashMap::new(),
             policy,
             share: None,
-            sharing: false,
+            busy: false,
             window_start: 0,
             window_count: 0,
+        }
+    }
+
+    /// How many connections a plain worker may hold unanswered now.
+    pub(crate) fn newconn_window(&self) -> usize {
+        if self.busy {
+            NEWCONN_WINDOW
+        } else {
+            1
         }
     }
 

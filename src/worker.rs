@@ -17,6 +17,8 @@ pub(crate) struct Worker {
     /// Of those, how many the worker's agent says it has closed (a running
     /// total), once it reports at all.
     closed: Cell<Option<u64>>,
+    /// Connections handed over Node's protocol and not yet answered.
+    newconns: Cell<usize>,
     /// Already reported as sitting on a handed connection.
     pub(crate) reported_unresponsive: Cell<bool>,
     /// The handle key of each server id it registered, kept while it lives:
@@ -31,6 +33,7 @@ impl Worker {
             conns: None,
             handed: Cell::new(0),
             closed: Cell::new(None),
+            newconns: Cell::new(0),
             reported_unresponsive: Cell::new(false),
             server_keys: RefCell::new(HashMap::new()),
         }
@@ -70,6 +73,18 @@ impl Worker {
     pub(crate) fn open_with(&self, taken: u64) -> Option<u64> {
         let closed = self.closed.get()?;
         Some((self.handed.get() + taken).saturating_sub(closed))
+    }
+
+    /// Connections it holds unanswered over Node's protocol.
+    pub(crate) fn newconns(&self) -> usize {
+        self.newconns.get()
+    }
+
+    /// One more (`sent`) or one fewer of them.
+    pub(crate) fn count_newconn(&self, sent: bool) {
+        let n = self.newconns.get();
+        self.newconns
+            .set(if sent { n + 1 } else { n.saturating_sub(1) });
     }
 
     /// Connections it holds unanswered on its connection channel.

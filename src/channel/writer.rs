@@ -5,7 +5,10 @@
 //! descriptor holds every later message back until the worker acknowledges
 //! it (`NODE_HANDLE_ACK`), while our own ACK/NACK replies go ahead of the
 //! held messages so that two sides passing descriptors cannot wait on each
-//! other. Unlike Node, small messages JS sends in one tick after the first
+//! other. The one exception is the engine's `newconn`s, which may follow
+//! each other unacknowledged (the worker acknowledges them in order; each
+//! is its own `sendmsg`, so each read of the worker's carries at most one
+//! descriptor); anything else still waits for all of them. Unlike Node, small messages JS sends in one tick after the first
 //! are written together: the first is written at once, as Node writes it
 //! (so a primary that sends and then blocks has its message delivered), the
 //! next ones only queue, and the engine writes every channel's queue at the
@@ -41,6 +44,9 @@ pub(crate) struct Outgoing {
     /// Report `Notice::Settled` once the worker has acknowledged the
     /// descriptor (JS mirrors Node's `_handleQueue`).
     pub(crate) report_settled: bool,
+    /// A `newconn` of the engine's: it may be written while other
+    /// `newconn`s await their ACK (never while anything else does).
+    pub(crate) pipelined: bool,
 }
 
 impl Outgoing {
@@ -51,6 +57,15 @@ impl Outgoing {
             tickets: Vec::new(),
             accounted: 0,
             report_settled: false,
+            pipelined: false,
+        }
+    }
+
+    /// A connection for a worker, as Node's `newconn`.
+    pub(crate) fn newconn(bytes: Vec<u8>, fd: Rc<OwnedFd>) -> Outgoing {
+        Outgoing {
+            pipelined: true,
+            ..Outgoing::internal(bytes, Some(fd))
         }
     }
 }
@@ -97,7 +112,7 @@ pub(crate) struct Writer {
     current: Option<Current>,
     urgent: VecDeque<Vec<u8>>,
     queue: VecDeque<Item>,
-    awaiting_ack: Option<Outgoing>,
+    awaiting_ack: VecDeque<Outgoing>,
     retransmissions: u32,
     /// JS bytes queued and not yet written.
     queued_bytes: usize,
@@ -135,6 +150,7 @@ impl Writer {
             }
         }
         self.queue.push_back(Item::Message(Outgoing {
+            pipelined: false,
             report_settled: fd.is_some(),
             bytes: frame.to_vec(),
             fd,
@@ -175,7 +191,7 @@ impl Writer {
     /// The worker acknowledged (true) or refused (false) the descriptor we
     /// sent last. A refused one is sent again, a few times.
     pub(crate) fn on_ack(&mut self, ok: bool) {
-        let Some(msg) = self.awaiting_ack.take() else {
+        let Some(msg) = self.awaiting_ack.pop_front() else {
             // An ACK nobody asked for (a confused peer): ignore it.
             return;
         };
@@ -207,7 +223,7 @@ impl Writer {
         loop {
             if self.current.is_none() && !self.next() {
                 return match self.queue.front() {
-                    Some(Item::Close) if self.awaiting_ack.is_none() => {
+                    Some(Item::Close) if self.awaiting_ack.is_empty() => {
                         self.queue.pop_front();
                         self.finish(None);
                         Progress::Close
@@ -235,7 +251,7 @@ impl Writer {
                         self.queued_bytes -= done.item.accounted;
                     }
                     if done.item.fd.is_some() && !done.urgent {
-                        self.awaiting_ack = Some(done.item);
+                        self.awaiting_ack.push_back(done.item);
                     }
                 }
                 Err(Errno::EAGAIN) => return Progress::Blocked,
@@ -258,11 +274,10 @@ impl Writer {
             });
             return true;
         }
-        if self.awaiting_ack.is_some() {
-            return false;
-        }
         match self.queue.front() {
-            Some(Item::Message(_)) => {}
+            Some(Item::Message(m))
+                if self.awaiting_ack.is_empty()
+                    || (m.pipelined && self.awaiting_ack.iter().all(|a| a.pipelined)) => {}
             _ => return false,
         }
         let Some(Item::Message(item)) = self.queue.pop_front() else {
@@ -299,7 +314,7 @@ impl Writer {
         if !self.done {
             self.finish(None);
         }
-        self.awaiting_ack = None;
+        self.awaiting_ack.clear();
     }
 }
 
@@ -377,6 +392,48 @@ mod tests {
             w.on_ack(false);
         }
         assert_eq!(w.notices, vec![Notice::Settled]);
+    }
+
+    /// Everything waiting, over as many reads as it takes (one read ends
+    /// at a descriptor).
+    fn read_waiting(peer: &OwnedFd) -> Vec<u8> {
+        let flags = nix::fcntl::OFlag::O_NONBLOCK;
+        nix::fcntl::fcntl(peer, nix::fcntl::FcntlArg::F_SETFL(flags)).expect("nonblock");
+        let mut all = Vec::new();
+        let mut chunk = vec![0u8; 1 << 16];
+        while let Ok(n @ 1..) = nix::unistd::read(peer, &mut chunk) {
+            all.extend_from_slice(&chunk[..n]);
+        }
+        all
+    }
+
+    #[test]
+    fn newconns_go_without_waiting_for_each_other_but_other_messages_wait_for_all() {
+        let (ours, theirs) = socket_pair();
+        let (pass, _keep) = socket_pair();
+        let pass = Rc::new(pass);
+        let mut w = Writer::default();
+        w.push(Outgoing::newconn(b"n1\n".to_vec(), pass.clone()));
+        w.push(Outgoing::newconn(b"n2\n".to_vec(), pass.clone()));
+        w.push_js(b"user\n", None, None).expect("push");
+        w.push(Outgoing::newconn(b"n3\n".to_vec(), pass.clone()));
+        assert_eq!(w.write(ours.as_fd()), Progress::Idle);
+        assert_eq!(read_waiting(&theirs), b"n1\nn2\n");
+        // The first is refused and goes again, ahead of what waits; the
+        // user's message still waits for every ACK.
+        w.on_ack(false);
+        assert_eq!(w.write(ours.as_fd()), Progress::Idle);
+        assert_eq!(read_waiting(&theirs), b"n1\n");
+        w.on_ack(true);
+        assert_eq!(w.write(ours.as_fd()), Progress::Idle);
+        assert_eq!(read_waiting(&theirs), b"");
+        w.on_ack(true);
+        assert_eq!(w.write(ours.as_fd()), Progress::Idle);
+        assert_eq!(read_waiting(&theirs), b"user\nn3\n");
+        assert!(
+            w.notices.is_empty(),
+            "the engine's descriptors report nothing to JS"
+        );
     }
 
     #[test]

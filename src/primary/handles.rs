@@ -46,15 +46,15 @@ impl Engine {
         let now = now_ms();
         let window_over = now.saturating_sub(h.window_start) >= WINDOW_MS;
         let mut changed = false;
-        if let Some(share) = h.share.as_ref().filter(|s| !s.is_empty() && h.sharing) {
+        if let Some(share) = h.share.as_ref().filter(|s| !s.is_empty() && h.busy) {
             let total = share.total();
             let fresh = share.counters().looked_within(now, STALL_MS);
             if window_over {
-                h.sharing = share_next(true, total.saturating_sub(h.window_count), share_at);
-                changed = !h.sharing;
-                (h.window_start, h.window_count) = (now, if h.sharing { total } else { 0 });
+                h.busy = share_next(true, total.saturating_sub(h.window_count), share_at);
+                changed = !h.busy;
+                (h.window_start, h.window_count) = (now, if h.busy { total } else { 0 });
             }
-            if h.sharing && fresh {
+            if h.busy && fresh {
                 // The workers take what waits; the primary looks again
                 // later. Workers that stopped looking (all busy in their
                 // own code) leave it to the primary meanwhile.
@@ -64,9 +64,9 @@ impl Engine {
                 return;
             }
         } else if window_over {
-            let next = share_next(h.sharing, h.window_count, share_at);
-            changed = next != h.sharing;
-            (h.sharing, h.window_start, h.window_count) = (next, now, 0);
+            let next = share_next(h.busy, h.window_count, share_at);
+            changed = next != h.busy;
+            (h.busy, h.window_start, h.window_count) = (next, now, 0);
         }
         if changed {
             st.share(key);
@@ -74,7 +74,7 @@ impl Engine {
         let Some(h) = st.handles.get_mut(key) else {
             return;
         };
-        let workers_accept = h.sharing && h.share.as_ref().is_some_and(|s| !s.is_empty());
+        let workers_accept = h.busy && h.share.as_ref().is_some_and(|s| !s.is_empty());
         if let Some(listener) = h.listener.as_ref() {
             listener.tick(if workers_accept { WINDOW_MS } else { 0 });
         }

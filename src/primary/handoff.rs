@@ -39,6 +39,9 @@ impl State {
         for seq in seqs {
             if let Some(f) = self.in_flight.remove(&seq) {
                 h.sched.push(f.conn, Some(worker));
+                if let Some(w) = self.workers.get(&worker) {
+                    w.count_newconn(false);
+                }
             }
         }
         self.share(key);
@@ -56,9 +59,10 @@ impl State {
             let Some(h) = handles.get_mut(key) else {
                 break;
             };
+            let window = h.newconn_window();
             let loads = |w: u32| {
                 let worker = workers.get(&w)?;
-                Some(worker.open()? + worker.outstanding() as u64)
+                Some(worker.open()? + (worker.outstanding() + worker.newconns()) as u64)
             };
             let Some((worker, conn)) = h.sched.next(&loads) else {
                 break;
@@ -87,7 +91,16 @@ impl State {
                         h.sched.ready(worker);
                     }
                 }
-                _ => self.send_newconn(key, worker, conn),
+                _ => {
+                    self.send_newconn(key, worker, conn);
+                    let room = self
+                        .workers
+                        .get(&worker)
+                        .is_some_and(|w| w.newconns() < window);
+                    if let Some(h) = self.handles.get_mut(key).filter(|_| room) {
+                        h.sched.ready(worker);
+                    }
+                }
             }
         }
         for (worker, batch) in batches {
@@ -106,8 +119,8 @@ impl State {
         let seq = self.seq;
         self.seq += 1;
         let bytes = protocol::newconn_frame(w.channel.mode(), key, seq);
-        w.channel
-            .send(Outgoing::internal(bytes, Some(conn.fd.clone())));
+        w.channel.send(Outgoing::newconn(bytes, conn.fd.clone()));
+        w.count_newconn(true);
         self.in_flight.insert(
             seq,
             InFlight {

@@ -290,9 +290,15 @@ impl ChannelEvents for Engine {
             return false;
         }
         let key = f.key.clone();
+        let held = st.workers.get(&worker).map(|w| {
+            w.count_newconn(false);
+            w.newconns()
+        });
         st.settle(&key, worker, f.conn, accepted);
         if let Some(h) = st.handles.get_mut(&key) {
-            h.sched.ready(worker);
+            if held.is_some_and(|n| n < h.newconn_window()) {
+                h.sched.ready(worker);
+            }
         }
         st.pump(&key);
         true
@@ -562,6 +568,49 @@ mod tests {
         let again = read_lines(&b);
         assert_eq!(again.len(), 1, "worker 2 gets the refused one");
         assert_eq!(engine.connection_stats()[1].handed, 1);
+    }
+
+    /// While the handle is busy a plain worker holds up to a window of
+    /// connections unanswered; each answer makes room for one more.
+    #[test]
+    fn a_busy_handle_gives_plain_workers_a_window_of_connections() {
+        let engine = Engine::new(None, None);
+        let a = engine
+            .open_channel(1, Mode::Json, 1 << 20)
+            .expect("channel 1");
+        let b = engine
+            .open_channel(2, Mode::Json, 1 << 20)
+            .expect("channel 2");
+        nonblocking(&a);
+        nonblocking(&b);
+        engine.listen("k", None, SCHED_RR).expect("listen");
+        let window = {
+            let mut st = engine.state.borrow_mut();
+            let h = st.handles.get_mut("k").expect("handle");
+            h.busy = true;
+            h.newconn_window()
+        };
+        assert!(window > 1);
+        engine.add_worker("k", 1);
+        engine.add_worker("k", 2);
+        let mut peers = Vec::new();
+        for _ in 0..2 * window + 3 {
+            let (conn, peer) = socket_pair();
+            peers.push(peer);
+            engine.connection("k", conn);
+        }
+        let first_a = read_lines(&a);
+        assert_eq!((first_a.len(), read_lines(&b).len()), (window, window));
+        // In turn: worker 1 got the even seqs.
+        assert!(first_a[1].contains(r#""seq":2"#), "{first_a:?}");
+        let channel = engine.channel(1).expect("channel");
+        std::fs::File::from(a.try_clone().expect("dup"))
+            .write_all(b"{\"cmd\":\"NODE_HANDLE_ACK\"}\n{\"cmd\":\"NODE_HANDLE_ACK\"}\n{\"cmd\":\"NODE_CLUSTER\",\"ack\":0,\"accepted\":true,\"seq\":5}\n{\"cmd\":\"NODE_CLUSTER\",\"ack\":2,\"accepted\":true,\"seq\":6}\n")
+            .expect("write");
+        channel.on_ready(READABLE);
+        assert_eq!(read_lines(&a).len(), 2, "two answers, two more");
+        assert!(read_lines(&b).is_empty());
+        assert_eq!(engine.connection_stats()[0].handed, 2);
     }
 
     /// The first message of a tick goes out at once, the others of the tick

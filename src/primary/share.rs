@@ -32,7 +32,7 @@ impl State {
                 .and_then(|x| x.conns.clone())
                 .filter(|c| c.is_open())
         };
-        let all = h.sharing
+        let all = h.busy
             && h.policy == SCHED_RR
             && !members.is_empty()
             && members.len() <= SLOTS

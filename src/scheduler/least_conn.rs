@@ -1,15 +1,15 @@
 //! Least connections: the next connection goes to the worker with the
-//! fewest open connections, counting the one it may have in flight. Ties go
-//! in round-robin order. Open counts come from the workers' agents; while
-//! any worker of the handle does not report, this behaves as round robin.
+//! fewest open connections, counting those it has in flight. Ties go in
+//! round-robin order. Open counts come from the workers' agents; while any
+//! worker of the handle does not report, this behaves as round robin.
 //!
-//! One connection in flight per worker, as in round robin. When the least
-//! loaded worker is still answering its previous handoff, the connection
-//! waits for it rather than going to a busier worker: counting the one in
-//! flight, that worker is still strictly the least loaded, and handing to
-//! another would break the promise of the policy. (A stuck worker stops
-//! being the least loaded as soon as the others close connections, and
-//! `handoffTimeout` catches it otherwise.)
+//! A worker gets a connection only while it has room, as in round robin.
+//! When the least loaded worker has none (it is still answering earlier
+//! handoffs), the connection waits for it rather than going to a busier
+//! worker: counting what it has in flight, that worker is still strictly
+//! the least loaded, and handing to another would break the promise of the
+//! policy. (A stuck worker stops being the least loaded as soon as the
+//! others close connections, and `handoffTimeout` catches it otherwise.)
 
 use std::collections::VecDeque;
 
@@ -19,7 +19,7 @@ use super::{enroll, may_take, Connection, Loads, Scheduler, WorkerId};
 pub(crate) struct LeastConn<C> {
     /// Workers listening through this handle, in the order they joined.
     all: Vec<WorkerId>,
-    /// Workers with nothing in flight.
+    /// Workers with room for a connection.
     ready: Vec<WorkerId>,
     /// Accepted connections, oldest first, with the worker that refused
     /// each (if one did).

@@ -1,7 +1,7 @@
 //! How connections reach workers. A listening socket is filed under its
 //! server key as one of:
-//! - accepted by the primary, which hands each connection to a worker, one
-//!   in flight per worker; who gets the next one is the scheduler's choice:
+//! - accepted by the primary, which hands each connection to a worker, a
+//!   few in flight per worker at most; who gets the next one is the scheduler's choice:
 //!   round robin (`round_robin.rs`), fewest open connections
 //!   (`least_conn.rs`) or by client address (`sticky.rs`);
 //! - shared: every worker gets a copy of the socket and the kernel balances
@@ -9,9 +9,10 @@
 //! - reuseport: every worker gets its own SO_REUSEPORT socket for the
 //!   address and the kernel balances between them (reuseport_handle.rs).
 //!
-//! A worker has one connection in flight over Node's protocol; over a
-//! connection channel (conn_channel.rs) it has a window of them, and the
-//! engine marks it ready again while there is room.
+//! Over Node's protocol a worker has one connection in flight, or a small
+//! window of them while the handle is busy (round_robin_handle.rs); over a
+//! connection channel (conn_channel.rs) it has a larger window. The engine
+//! marks it ready again while there is room.
 //!
 //! Schedulers are pure data structures: the engine does the I/O.
 
@@ -57,8 +58,8 @@ pub(crate) trait Connection {
 pub(crate) type Loads<'a> = &'a dyn Fn(WorkerId) -> Option<u64>;
 
 /// Who gets the connections the primary accepts for one listening socket.
-/// A worker has at most one connection in flight: after `next` hands it
-/// one, it gets no other until `ready` says it answered.
+/// After `next` hands a worker a connection it gets no other until `ready`
+/// says it has room again (it answered, or its window is not full).
 pub(crate) trait Scheduler<C: Connection> {
     /// A worker joins. It is not ready until `ready` is called.
     fn add(&mut self, worker: WorkerId);
@@ -69,7 +70,7 @@ pub(crate) trait Scheduler<C: Connection> {
     /// A new connection, or one `refused_by` a worker (which is shutting
     /// down or at its maxConnections): it waits for `next`.
     fn push(&mut self, conn: C, refused_by: Option<WorkerId>);
-    /// `worker` has nothing in flight any more.
+    /// `worker` has room for another connection.
     fn ready(&mut self, worker: WorkerId);
     /// The next connection to hand, and to whom, if any can go now. The
     /// caller calls it until it returns `None`.

@@ -1,6 +1,7 @@
 //! Round robin, after Node's `round_robin_handle.js`: accepted connections
-//! wait in a queue; a worker is handed one and gets the next only after it
-//! answers; idle workers wait in a free list, first come first served.
+//! wait in a queue; a worker is handed one and gets the next only once it
+//! has room (it answered, or its window is not full); workers with room
+//! wait in a free list, first come first served.
 
 use std::collections::VecDeque;
 
@@ -10,7 +11,7 @@ use super::{enroll, unenroll, Connection, Loads, Scheduler, WorkerId};
 pub(crate) struct RoundRobin<C> {
     /// Workers listening through this handle, in the order they joined.
     all: Vec<WorkerId>,
-    /// Workers with nothing in flight, oldest first.
+    /// Workers with room for a connection, oldest first.
     free: VecDeque<WorkerId>,
     /// Accepted connections no worker has yet.
     pending: VecDeque<C>,

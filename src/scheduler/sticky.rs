@@ -17,7 +17,7 @@ use super::{enroll, may_take, unenroll, Connection, Loads, Scheduler, WorkerId};
 pub(crate) struct Sticky<C> {
     /// Workers listening through this handle, in the order they joined.
     all: Vec<WorkerId>,
-    /// Workers with nothing in flight, longest idle first.
+    /// Workers with room for a connection, longest idle first.
     ready: Vec<WorkerId>,
     /// Connections waiting for the worker their client belongs to.
     queues: HashMap<WorkerId, VecDeque<C>>,
