@@ -56,9 +56,18 @@ for (const mode of ['json', 'advanced']) {
 // in the same order.
 for (const mode of ['json', 'advanced']) {
   test(`a worker's shared channel hands over to the socket as node:cluster would deliver (${mode})`, async () => {
-    const { node, rust } = await both('ring.js', { env: { MODE: mode } });
-    assert.equal(rust.code, 0, rust.stderr);
     const ring = (events) => events.filter((e) => e.ev === 'ring').sort((a, b) => a.w - b.w).map((e) => e.used);
+    // node:cluster itself loses worker 2's last messages now and then on a
+    // loaded machine (its disconnect cancels writes the socket did not take
+    // at once; seen once under Node 22 in CI): the reference is a run in
+    // which node:cluster delivered them all.
+    let node;
+    let rust;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      ({ node, rust } = await both('ring.js', { env: { MODE: mode } }));
+      if (ring(node.events).length === 3) break;
+    }
+    assert.equal(rust.code, 0, rust.stderr);
     assert.deepEqual(ring(rust.events), [true, true, true]);
     assert.deepEqual(ring(node.events), [false, false, false]);
     // 'exit' and 'disconnect' come from two sources (the process, the
