@@ -18,7 +18,7 @@ use socket2::SockRef;
 
 use crate::accept_share::{now_ms, Counters, REST_MS};
 use crate::channel::fdpass;
-use crate::conn_channel::{LISTEN, RETURNED, UNLISTEN};
+use crate::conn_channel::{le_u16, le_u32, LISTEN, RETURNED, UNLISTEN};
 use crate::sys::{EventLoop, JsFunction, Poll, Ready, Timer};
 
 /// A worker out of descriptors stops accepting this long.
@@ -146,13 +146,13 @@ impl Receiver {
         let mut fds = self.fds.borrow_mut();
         let mut at = 0;
         while let Some(header) = partial.get(at..at + 2) {
-            let mark = u16::from_le_bytes([header[0], header[1]]);
+            let mark = le_u16(header);
             if mark == LISTEN {
                 let Some(rest) = partial.get(at + 2..at + 10) else {
                     break;
                 };
-                let id = i32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]);
-                let slot = u32::from_le_bytes([rest[4], rest[5], rest[6], rest[7]]) as usize;
+                let id = le_u32(rest) as i32;
+                let slot = le_u32(&rest[4..]) as usize;
                 let (Some(listener), Some(page)) = (fds.pop_front(), fds.pop_front()) else {
                     return Err(());
                 };
@@ -164,7 +164,7 @@ impl Receiver {
                 let Some(rest) = partial.get(at + 2..at + 6) else {
                     break;
                 };
-                let id = i32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]);
+                let id = le_u32(rest) as i32;
                 self.listening.borrow_mut().remove(&id);
                 at += 6;
                 continue;
@@ -177,9 +177,7 @@ impl Receiver {
                 return Err(());
             }
             for id in ids.chunks_exact(4) {
-                batch
-                    .ids
-                    .push(u32::from_le_bytes([id[0], id[1], id[2], id[3]]) as i32);
+                batch.ids.push(le_u32(id) as i32);
             }
             batch.fds.extend(fds.drain(..n));
             at += 2 + 4 * n;

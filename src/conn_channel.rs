@@ -45,6 +45,16 @@ use crate::round_robin_handle::Accepted;
 use crate::sys::{EventLoop, Poll, Ready};
 
 /// Record marks beyond any batch's count (at most `CONN_CHANNEL_MAX_BATCH`).
+/// A record field: the little-endian u16 or u32 that `b` starts with (the
+/// caller took `b` with a length check).
+pub(crate) fn le_u16(b: &[u8]) -> u16 {
+    u16::from_le_bytes([b[0], b[1]])
+}
+
+pub(crate) fn le_u32(b: &[u8]) -> u32 {
+    u32::from_le_bytes([b[0], b[1], b[2], b[3]])
+}
+
 pub(crate) const LISTEN: u16 = 0xffff;
 pub(crate) const UNLISTEN: u16 = 0xfffe;
 pub(crate) const RETURNED: u16 = 0xffff;
@@ -291,12 +301,12 @@ impl ConnChannel {
         let mut fds = self.fds.borrow_mut();
         let mut at = 0;
         while let Some(header) = partial.get(at..at + 2) {
-            let mark = u16::from_le_bytes([header[0], header[1]]);
+            let mark = le_u16(header);
             if mark == RETURNED {
                 let Some(count) = partial.get(at + 2..at + 4) else {
                     break;
                 };
-                let n = usize::from(u16::from_le_bytes([count[0], count[1]]));
+                let n = usize::from(le_u16(count));
                 let Some(ids) = partial.get(at + 4..at + 4 + 4 * n) else {
                     break;
                 };
@@ -304,7 +314,7 @@ impl ConnChannel {
                     return None;
                 }
                 for id in ids.chunks_exact(4) {
-                    let id = u32::from_le_bytes([id[0], id[1], id[2], id[3]]);
+                    let id = le_u32(id);
                     returned.push((id, fds.pop_front()?));
                 }
                 at += 4 + 4 * n;
@@ -422,7 +432,7 @@ mod tests {
             let mut fds = Vec::new();
             let (n, _) =
                 fdpass::recv_with_fds(theirs.as_fd(), &mut buf, &mut fds, 64).expect("recv");
-            assert_eq!(u16::from_le_bytes([buf[0], buf[1]]) as usize, expected);
+            assert_eq!(le_u16(&buf) as usize, expected);
             assert_eq!(n, 2 + 4 * expected);
             assert_eq!(fds.len(), expected);
             got.extend(fds);
