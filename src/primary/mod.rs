@@ -61,8 +61,9 @@ struct State {
     groups: HashMap<Rc<str>, ReusePortGroup>,
     in_flight: HashMap<u64, InFlight>,
     handoff_timeout: Option<Duration>,
-    /// New connections per window from which workers that load
-    /// rust-cluster accept for themselves (accept_share.rs); 0: never.
+    /// New connections per window from which a handle is busy: workers
+    /// that load rust-cluster accept for themselves (accept_share.rs) and
+    /// plain workers get a window of `newconn`s; 0: never.
     share_at: u64,
 }
 
