@@ -522,12 +522,9 @@ mod tests {
         .expect("nonblock");
     }
 
-    /// Round robin over Node's protocol: one connection in flight per
-    /// worker, the next one after the `accepted` answer, refused ones to
-    /// the other worker.
-    #[test]
-    fn connections_go_round_robin_one_in_flight_per_worker() {
-        let engine = Engine::new(None, None);
+    /// Channels (our peers, non-blocking) of workers 1 and 2, and a
+    /// round-robin handle `k` without a socket.
+    fn two_workers_on_k(engine: &Engine) -> (OwnedFd, OwnedFd) {
         let a = engine
             .open_channel(1, Mode::Json, 1 << 20)
             .expect("channel 1");
@@ -537,6 +534,16 @@ mod tests {
         nonblocking(&a);
         nonblocking(&b);
         engine.listen("k", None, SCHED_RR).expect("listen");
+        (a, b)
+    }
+
+    /// Round robin over Node's protocol: one connection in flight per
+    /// worker, the next one after the `accepted` answer, refused ones to
+    /// the other worker.
+    #[test]
+    fn connections_go_round_robin_one_in_flight_per_worker() {
+        let engine = Engine::new(None, None);
+        let (a, b) = two_workers_on_k(&engine);
         engine.add_worker("k", 1);
         engine.add_worker("k", 2);
         for _ in 0..3 {
@@ -576,15 +583,7 @@ mod tests {
     #[test]
     fn a_busy_handle_gives_plain_workers_a_window_of_connections() {
         let engine = Engine::new(None, None);
-        let a = engine
-            .open_channel(1, Mode::Json, 1 << 20)
-            .expect("channel 1");
-        let b = engine
-            .open_channel(2, Mode::Json, 1 << 20)
-            .expect("channel 2");
-        nonblocking(&a);
-        nonblocking(&b);
-        engine.listen("k", None, SCHED_RR).expect("listen");
+        let (a, b) = two_workers_on_k(&engine);
         let window = {
             let mut st = engine.state.borrow_mut();
             let h = st.handles.get_mut("k").expect("handle");
