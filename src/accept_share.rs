@@ -19,6 +19,7 @@
 use std::collections::HashMap;
 use std::io;
 use std::os::fd::OwnedFd;
+use std::sync::atomic::AtomicU64;
 use std::sync::atomic::Ordering::Relaxed;
 
 use crate::sys::SharedMemory;
@@ -76,6 +77,23 @@ pub(crate) fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
+/// A slot's first word: which grant it belongs to (the top 16 bits; 0:
+/// free, or taken back) and how many connections were counted in it. The
+/// worker counts with a compare-and-swap on the grant, so once the primary
+/// has taken the slot back (and read its final count) nothing more is
+/// counted there: a connection the worker accepts after that goes back to
+/// the primary uncounted, instead of being served and lost to the count.
+const TAG_SHIFT: u32 = 48;
+const COUNT_MASK: u64 = (1 << TAG_SHIFT) - 1;
+
+fn tag_of(word: u64) -> u16 {
+    (word >> TAG_SHIFT) as u16
+}
+
+fn count_of(word: u64) -> u64 {
+    word & COUNT_MASK
+}
+
 /// The shared page, as either side sees it.
 pub(crate) struct Counters {
     mem: SharedMemory,
@@ -88,23 +106,35 @@ impl Counters {
         })
     }
 
+    fn counted(&self, slot: usize) -> &AtomicU64 {
+        self.mem.word(slot * SLOT_BYTES)
+    }
+
     fn count(&self, slot: usize) -> u64 {
-        self.mem.word(slot * SLOT_BYTES).load(Relaxed)
+        count_of(self.counted(slot).load(Relaxed))
+    }
+
+    fn granted(&self, slot: usize) -> bool {
+        tag_of(self.counted(slot).load(Relaxed)) != 0
     }
 
     fn looked_at(&self, slot: usize) -> u64 {
         self.mem.word(slot * SLOT_BYTES + 8).load(Relaxed)
     }
 
-    /// The worker in `slot` looks at the socket now: how many connections
-    /// it may take (0: it is ahead).
-    pub(crate) fn look(&self, slot: usize, now: u64) -> u64 {
+    /// The worker holding grant `tag` of `slot` looks at the socket now:
+    /// how many connections it may take (0: it is ahead, or the slot was
+    /// taken back).
+    pub(crate) fn look(&self, slot: usize, tag: u16, now: u64) -> u64 {
+        if tag_of(self.counted(slot).load(Relaxed)) != tag {
+            return 0;
+        }
         self.mem.word(slot * SLOT_BYTES + 8).store(now, Relaxed);
         let own = self.count(slot);
         let fewest = (0..SLOTS)
             .filter(|&s| {
                 let at = self.looked_at(s);
-                at != 0 && now.saturating_sub(at) < LIVE_MS
+                self.granted(s) && at != 0 && now.saturating_sub(at) < LIVE_MS
             })
             .map(|s| self.count(s))
             .min()
@@ -114,30 +144,38 @@ impl Counters {
             .min(PER_LOOK)
     }
 
-    pub(crate) fn took(&self, slot: usize, n: u64) {
-        self.mem.word(slot * SLOT_BYTES).fetch_add(n, Relaxed);
+    /// Count one connection in `slot` if grant `tag` still holds it.
+    pub(crate) fn try_take(&self, slot: usize, tag: u16) -> bool {
+        self.counted(slot)
+            .fetch_update(Relaxed, Relaxed, |w| (tag_of(w) == tag).then_some(w + 1))
+            .is_ok()
     }
 
-    /// Whether some worker looked within the last `ms`.
+    /// Uncount one (the worker's server refused it) if grant `tag` still
+    /// holds the slot; false when the primary took the slot back with it
+    /// counted.
+    pub(crate) fn untake(&self, slot: usize, tag: u16) -> bool {
+        self.counted(slot)
+            .fetch_update(Relaxed, Relaxed, |w| {
+                (tag_of(w) == tag && count_of(w) > 0).then(|| w - 1)
+            })
+            .is_ok()
+    }
+
+    /// Whether some worker that holds a slot looked within the last `ms`.
     pub(crate) fn looked_within(&self, now: u64, ms: u64) -> bool {
         (0..SLOTS).any(|s| {
             let at = self.looked_at(s);
-            at != 0 && now.saturating_sub(at) <= ms
+            self.granted(s) && at != 0 && now.saturating_sub(at) <= ms
         })
-    }
-
-    /// A slot handed to a worker: it starts level with the furthest ahead,
-    /// so a worker that joins late does not take every connection until it
-    /// catches up; a freed slot is forgotten.
-    fn reset(&self, slot: usize, count: u64) {
-        self.mem.word(slot * SLOT_BYTES).store(count, Relaxed);
-        self.mem.word(slot * SLOT_BYTES + 8).store(0, Relaxed);
     }
 }
 
 /// A worker's place in the page.
 struct Place {
     slot: usize,
+    /// The grant's tag in the slot's word.
+    tag: u16,
     /// The worker's name for the server.
     id: u32,
     /// The slot's count when it was granted.
@@ -149,6 +187,7 @@ pub(crate) struct AcceptShare {
     counters: Counters,
     fd: OwnedFd,
     places: HashMap<u32, Place>,
+    last_tag: u16,
 }
 
 impl AcceptShare {
@@ -158,6 +197,7 @@ impl AcceptShare {
             counters: Counters { mem },
             fd,
             places: HashMap::new(),
+            last_tag: 0,
         })
     }
 
@@ -192,17 +232,12 @@ impl AcceptShare {
             .sum()
     }
 
-    /// `n` of them came back (its server refused them).
-    pub(crate) fn returned(&self, worker: u32, n: u64) {
-        if let Some(p) = self.places.get(&worker) {
-            let word = self.counters.mem.word(p.slot * SLOT_BYTES);
-            let _ = word.fetch_update(Relaxed, Relaxed, |c| Some(c.saturating_sub(n)));
-        }
-    }
-
-    /// A slot for `worker`, which calls the server `id`, and a copy of the
-    /// page's descriptor to send it; None when the slots are all taken.
-    pub(crate) fn grant(&mut self, worker: u32, id: u32) -> Option<(usize, OwnedFd)> {
+    /// A slot for `worker`, which calls the server `id`: the slot, its
+    /// grant's tag, and a copy of the page's descriptor to send; None when
+    /// the slots are all taken. The slot starts level with the furthest
+    /// ahead, so a worker that joins late does not take every connection
+    /// until it catches up.
+    pub(crate) fn grant(&mut self, worker: u32, id: u32) -> Option<(usize, u16, OwnedFd)> {
         let slot = (0..SLOTS).find(|s| !self.places.values().any(|p| p.slot == *s))?;
         let fd = self.fd.try_clone().ok()?;
         let ahead = self
@@ -211,24 +246,40 @@ impl AcceptShare {
             .map(|p| self.counters.count(p.slot))
             .max()
             .unwrap_or(0);
-        self.counters.reset(slot, ahead);
+        // A slot's old worker may count in it until it reads UNLISTEN: a
+        // new tag keeps it out (the tags wrap after 65,535 grants).
+        self.last_tag = self.last_tag.checked_add(1).unwrap_or(1);
+        let tag = self.last_tag;
+        self.counters
+            .counted(slot)
+            .store((u64::from(tag) << TAG_SHIFT) | ahead, Relaxed);
+        self.counters
+            .mem
+            .word(slot * SLOT_BYTES + 8)
+            .store(0, Relaxed);
         self.places.insert(
             worker,
             Place {
                 slot,
+                tag,
                 id,
                 from: ahead,
             },
         );
-        Some((slot, fd))
+        Some((slot, tag, fd))
     }
 
-    /// `worker` no longer accepts: its server id and what it took.
+    /// `worker` no longer accepts: its server id and what it took, final:
+    /// the slot is freed in the same atomic step that reads its count.
     pub(crate) fn revoke(&mut self, worker: u32) -> Option<(u32, u64)> {
-        let taken = self.taken(worker);
         let place = self.places.remove(&worker)?;
-        self.counters.reset(place.slot, 0);
-        Some((place.id, taken))
+        let last = self.counters.counted(place.slot).swap(0, Relaxed);
+        self.counters
+            .mem
+            .word(place.slot * SLOT_BYTES + 8)
+            .store(0, Relaxed);
+        debug_assert_eq!(tag_of(last), place.tag);
+        Some((place.id, count_of(last).saturating_sub(place.from)))
     }
 }
 
@@ -242,46 +293,111 @@ mod tests {
         (share, theirs)
     }
 
+    /// The worker side of a grant.
+    struct Held<'a>(&'a Counters, usize, u16);
+
+    impl Held<'_> {
+        fn look(&self, now: u64) -> u64 {
+            self.0.look(self.1, self.2, now)
+        }
+
+        fn take(&self, n: u64) {
+            for _ in 0..n {
+                assert!(self.0.try_take(self.1, self.2));
+            }
+        }
+
+        fn count(&self) -> u64 {
+            self.0.count(self.1)
+        }
+    }
+
+    fn grant<'a>(share: &mut AcceptShare, seen: &'a Counters, w: u32, id: u32) -> Held<'a> {
+        let (slot, tag, _) = share.grant(w, id).expect("slot");
+        Held(seen, slot, tag)
+    }
+
     #[test]
     fn a_worker_ahead_of_the_fewest_live_one_waits() {
         let (mut share, seen) = pair();
-        let (a, _) = share.grant(1, 10).expect("slot");
-        let (b, _) = share.grant(2, 10).expect("slot");
+        let a = grant(&mut share, &seen, 1, 10);
+        let b = grant(&mut share, &seen, 2, 10);
         let now = 1_000_000;
-        assert_eq!((seen.look(a, now), seen.look(b, now)), (PER_LOOK, PER_LOOK));
-        seen.took(a, MARGIN);
-        assert_eq!(seen.look(a, now), 1, "one left within the margin");
-        seen.took(a, 1);
-        assert_eq!(seen.look(a, now), 0, "past the margin");
-        assert_eq!(seen.look(b, now), PER_LOOK);
+        assert_eq!((a.look(now), b.look(now)), (PER_LOOK, PER_LOOK));
+        a.take(MARGIN);
+        assert_eq!(a.look(now), 1, "one left within the margin");
+        a.take(1);
+        assert_eq!(a.look(now), 0, "past the margin");
+        assert_eq!(b.look(now), PER_LOOK);
         // b stops looking (busy in its own code): a goes on.
-        assert!(seen.look(a, now + LIVE_MS) > 0);
+        assert!(a.look(now + LIVE_MS) > 0);
         // Far into a long load, the margin is a share of the count: 100
         // ahead of 10,000 is within it.
-        seen.took(b, 10_000 - seen.count(b));
-        seen.took(a, 10_100 - seen.count(a));
+        b.take(10_000 - b.count());
+        a.take(10_100 - a.count());
         const { assert!(100 > MARGIN && 100 < 10_000 / SPREAD) };
-        assert!(seen.look(a, now) > 0);
+        assert!(a.look(now) > 0);
     }
 
     #[test]
     fn a_late_slot_starts_level_with_the_furthest_ahead() {
         let (mut share, seen) = pair();
-        let (a, _) = share.grant(1, 10).expect("slot");
-        seen.took(a, 500);
-        let (b, _) = share.grant(2, 11).expect("slot");
+        let a = grant(&mut share, &seen, 1, 10);
+        a.take(500);
+        let b = grant(&mut share, &seen, 2, 11);
         let now = 5_000;
-        assert!(seen.look(a, now) > 0);
-        assert!(seen.look(b, now) > 0);
-        seen.took(b, 3);
-        share.returned(2, 1);
+        assert!(a.look(now) > 0);
+        assert!(b.look(now) > 0);
+        b.take(3);
+        assert!(seen.untake(b.1, b.2), "its server refused one");
         assert_eq!(share.taken(2), 2);
         assert_eq!(share.revoke(1), Some((10, 500)));
         assert_eq!(share.revoke(1), None);
-        let (c, _) = share.grant(3, 12).expect("slot");
-        assert_eq!(c, a, "a freed slot is used again");
-        assert_eq!(seen.count(c), 502);
+        let c = grant(&mut share, &seen, 3, 12);
+        assert_eq!(c.1, a.1, "a freed slot is used again");
+        assert_eq!(c.count(), 502);
         assert_eq!(share.taken(3), 0);
+    }
+
+    #[test]
+    fn nothing_is_counted_in_a_slot_once_it_is_taken_back() {
+        let (mut share, seen) = pair();
+        let a = grant(&mut share, &seen, 1, 10);
+        let b = grant(&mut share, &seen, 2, 10);
+        a.take(5);
+        // The primary takes a's slot back before a reads UNLISTEN: a
+        // connection a accepts now is not counted (a returns it), one it
+        // counted before and its server refuses stays counted (the
+        // primary takes it off), and a stops looking.
+        assert_eq!(share.revoke(1), Some((10, 5)));
+        assert!(!seen.try_take(a.1, a.2));
+        assert!(!seen.untake(a.1, a.2));
+        assert_eq!(a.look(1_000), 0);
+        assert!(
+            !share.counters().looked_within(1_000, STALL_MS),
+            "a slot taken back does not count as looking"
+        );
+        // Its slot goes to a new worker; a's old grant still counts nothing.
+        let c = grant(&mut share, &seen, 3, 12);
+        assert_eq!(c.1, a.1);
+        assert!(!seen.try_take(a.1, a.2));
+        c.take(1);
+        b.take(1);
+        assert_eq!((share.taken(3), share.taken(2)), (1, 1));
+        assert_eq!(share.total(), 2);
+    }
+
+    #[test]
+    fn a_slot_taken_back_does_not_hold_the_others_back() {
+        let (mut share, seen) = pair();
+        let a = grant(&mut share, &seen, 1, 10);
+        let b = grant(&mut share, &seen, 2, 10);
+        let now = 1_000;
+        a.look(now);
+        b.take(MARGIN + 1);
+        assert_eq!(b.look(now), 0, "b is ahead of a");
+        share.revoke(1);
+        assert_eq!(b.look(now), PER_LOOK, "a no longer counts for the fewest");
     }
 
     #[test]
@@ -300,9 +416,9 @@ mod tests {
     #[test]
     fn looked_within_sees_only_recent_looks() {
         let (mut share, seen) = pair();
-        let (a, _) = share.grant(1, 10).expect("slot");
+        let a = grant(&mut share, &seen, 1, 10);
         assert!(!share.counters().looked_within(10_000, STALL_MS));
-        seen.look(a, 10_000);
+        a.look(10_000);
         assert!(share.counters().looked_within(10_000 + STALL_MS, STALL_MS));
         assert!(!share.counters().looked_within(10_001 + STALL_MS, STALL_MS));
     }

@@ -18,7 +18,7 @@ use socket2::SockRef;
 
 use crate::accept_share::{now_ms, Counters, REST_MS};
 use crate::channel::fdpass;
-use crate::conn_channel::{le_u16, le_u32, LISTEN, RETURNED, UNLISTEN};
+use crate::conn_channel::{le_u16, le_u32, returned_record, LISTEN, UNLISTEN};
 use crate::sys::{EventLoop, JsFunction, Poll, Ready, Timer};
 
 /// A worker out of descriptors stops accepting this long.
@@ -47,12 +47,13 @@ pub(crate) struct Receiver {
 }
 
 /// Connections of complete records: the worker's server ids and the
-/// descriptors, in order; `own` when the worker accepted them itself.
+/// descriptors, in order; `own`, the socket the worker accepted them on
+/// itself (and counted them for).
 #[derive(Default)]
 struct Batch {
     ids: Vec<i32>,
     fds: Vec<OwnedFd>,
-    own: bool,
+    own: Option<Rc<Listening>>,
 }
 
 /// A listening socket this worker accepts on for one of its servers.
@@ -63,6 +64,8 @@ struct Listening {
     sock: OwnedFd,
     counters: Counters,
     slot: usize,
+    /// The grant the slot is ours by.
+    tag: u16,
 }
 
 impl Receiver {
@@ -148,16 +151,17 @@ impl Receiver {
         while let Some(header) = partial.get(at..at + 2) {
             let mark = le_u16(header);
             if mark == LISTEN {
-                let Some(rest) = partial.get(at + 2..at + 10) else {
+                let Some(rest) = partial.get(at + 2..at + 12) else {
                     break;
                 };
                 let id = le_u32(rest) as i32;
                 let slot = le_u32(&rest[4..]) as usize;
+                let tag = le_u16(&rest[8..]);
                 let (Some(listener), Some(page)) = (fds.pop_front(), fds.pop_front()) else {
                     return Err(());
                 };
-                self.listen(id, slot, listener, page);
-                at += 10;
+                self.listen(id, (slot, tag), listener, page);
+                at += 12;
                 continue;
             }
             if mark == UNLISTEN {
@@ -187,9 +191,10 @@ impl Receiver {
     }
 
     /// Accept for server `id` on `listener`, counting in `slot` of the
-    /// shared `page`. A socket or page that cannot be used leaves the
-    /// server to the primary's hand-over, which goes on as before.
-    fn listen(&self, id: i32, slot: usize, listener: OwnedFd, page: OwnedFd) {
+    /// shared `page` while grant `tag` holds it. A socket or page that
+    /// cannot be used leaves the server to the primary's hand-over, which
+    /// goes on as before.
+    fn listen(&self, id: i32, (slot, tag): (usize, u16), listener: OwnedFd, page: OwnedFd) {
         let Ok(counters) = Counters::map(&page) else {
             return;
         };
@@ -224,6 +229,7 @@ impl Receiver {
             sock: listener,
             counters,
             slot,
+            tag,
         };
         self.listening.borrow_mut().insert(id, Rc::new(listening));
     }
@@ -238,20 +244,27 @@ impl Receiver {
             l.poll.watch(false, false);
             l.rest.start(ms, 0);
         };
-        let room = l.counters.look(l.slot, now_ms());
+        let room = l.counters.look(l.slot, l.tag, now_ms());
         if room == 0 {
             return rest(REST_MS);
         }
         let mut batch = Batch {
-            own: true,
+            own: Some(l.clone()),
             ..Batch::default()
         };
         let sock = SockRef::from(&l.sock);
         while (batch.ids.len() as u64) < room {
             match sock.accept() {
                 Ok((conn, _)) => {
+                    let conn = OwnedFd::from(conn);
+                    if !l.counters.try_take(l.slot, l.tag) {
+                        // The primary took the slot back (UNLISTEN is on its
+                        // way): it hands this one out and counts it.
+                        self.give_back(vec![(id, false, conn)]);
+                        break;
+                    }
                     batch.ids.push(id);
-                    batch.fds.push(OwnedFd::from(conn));
+                    batch.fds.push(conn);
                 }
                 Err(e)
                     if matches!(
@@ -268,7 +281,6 @@ impl Receiver {
                 Err(_) => break,
             }
         }
-        l.counters.took(l.slot, batch.ids.len() as u64);
         self.give(batch);
     }
 
@@ -290,33 +302,44 @@ impl Receiver {
             Some(answers) if answers.len() == count => answers,
             _ => vec![1; count],
         };
-        let mut returned = Vec::new();
-        let mut returned_ids = Vec::new();
+        let mut refused = Vec::new();
         for ((fd, id), answer) in batch.fds.into_iter().zip(batch.ids).zip(&answers) {
             if *answer == 1 {
                 // Its socket handle in JS owns it now.
                 let _ = fd.into_raw_fd();
-            } else if batch.own {
-                returned_ids.extend_from_slice(&id.to_le_bytes());
-                returned.push(fd);
+            } else if let Some(l) = &batch.own {
+                // Still counted if the primary has taken the slot back.
+                let counted = !l.counters.untake(l.slot, l.tag);
+                refused.push((id, counted, fd));
             }
             // A refused connection the primary handed: our copy closes
             // here, and the primary gives its own to another worker.
         }
-        let mut outbox = self.outbox.borrow_mut();
-        if !batch.own {
+        if batch.own.is_none() {
+            let mut outbox = self.outbox.borrow_mut();
             for chunk in answers.chunks(u16::MAX as usize) {
                 let mut record = (chunk.len() as u16).to_le_bytes().to_vec();
                 record.extend_from_slice(chunk);
                 outbox.push_back((record, Vec::new()));
             }
-        } else if !returned.is_empty() {
-            let mut record = RETURNED.to_le_bytes().to_vec();
-            record.extend_from_slice(&(returned.len() as u16).to_le_bytes());
-            record.extend_from_slice(&returned_ids);
-            outbox.push_back((record, returned));
+            drop(outbox);
+            self.write_out();
+        } else if !refused.is_empty() {
+            self.give_back(refused);
         }
-        drop(outbox);
+    }
+
+    /// Return connections this worker accepted and does not serve, with
+    /// whether its slot's final count included each.
+    fn give_back(&self, conns: Vec<(i32, bool, OwnedFd)>) {
+        let ids: Vec<(u32, bool)> = conns
+            .iter()
+            .map(|&(id, counted, _)| (id as u32, counted))
+            .collect();
+        let fds = conns.into_iter().map(|(_, _, fd)| fd).collect();
+        self.outbox
+            .borrow_mut()
+            .push_back((returned_record(&ids), fds));
         self.write_out();
     }
 

@@ -20,12 +20,15 @@
 //!
 //! Where the worker accepts for itself (accept_share.rs), two more records
 //! go to it and one comes back, marked by a count no batch has:
-//! - `[LISTEN][server id: u32][slot: u32]` with the listening socket and
-//!   the shared page: accept for that server, counting in that slot;
+//! - `[LISTEN][server id: u32][slot: u32][tag: u16]` with the listening
+//!   socket and the shared page: accept for that server, counting in that
+//!   slot while it holds that grant;
 //! - `[UNLISTEN][server id: u32]`: stop, and close the copy;
-//! - back, `[RETURNED][n: u16][n × server id: u32]` with n descriptors:
-//!   connections the worker accepted and its server refused, which the
-//!   primary gives to another worker.
+//! - back, `[RETURNED][n: u16][n × (server id: u32, counted: u8)]` with n
+//!   descriptors: connections the worker accepted and does not serve (its
+//!   server refused them, or the slot was taken back before it could count
+//!   them), which the primary gives to another worker; `counted` 1 for one
+//!   the slot's final count included, which the primary takes off.
 //!
 //! The primary keeps its copy of every connection until it is answered, so
 //! a worker that dies with connections unanswered loses none of them.
@@ -59,6 +62,18 @@ pub(crate) const LISTEN: u16 = 0xffff;
 pub(crate) const UNLISTEN: u16 = 0xfffe;
 pub(crate) const RETURNED: u16 = 0xffff;
 
+/// The worker's `RETURNED` record for connections of `(server id,
+/// counted)`, to go with their descriptors.
+pub(crate) fn returned_record(conns: &[(u32, bool)]) -> Vec<u8> {
+    let mut record = RETURNED.to_le_bytes().to_vec();
+    record.extend_from_slice(&(conns.len() as u16).to_le_bytes());
+    for &(id, counted) in conns {
+        record.extend_from_slice(&id.to_le_bytes());
+        record.push(u8::from(counted));
+    }
+    record
+}
+
 /// A connection handed over the channel and not yet answered.
 pub(crate) struct Handed {
     pub(crate) key: Rc<str>,
@@ -72,9 +87,18 @@ pub(crate) trait ConnEvents {
     fn answered(&self, worker: u32, answers: Vec<(Handed, bool)>);
     /// The channel ended; these were never answered.
     fn conn_channel_closed(&self, worker: u32, unanswered: Vec<Handed>);
-    /// Connections the worker accepted itself and its server refused, with
-    /// the worker's server id.
-    fn returned(&self, worker: u32, conns: Vec<(u32, OwnedFd)>);
+    /// Connections the worker accepted itself and does not serve.
+    fn returned(&self, worker: u32, conns: Vec<Returned>);
+}
+
+/// A connection a worker accepted itself and gave back.
+pub(crate) struct Returned {
+    /// The worker's name for the server.
+    pub(crate) id: u32,
+    pub(crate) fd: OwnedFd,
+    /// Whether the final count of the worker's slot, taken back since,
+    /// included it.
+    pub(crate) counted: bool,
 }
 
 /// A batch encoded and not yet (fully) written.
@@ -178,11 +202,12 @@ impl ConnChannel {
     }
 
     /// Let the worker accept for server `id` itself: the listening socket,
-    /// and the shared page with its `slot`.
-    pub(crate) fn listen(&self, id: u32, slot: usize, listener: OwnedFd, page: OwnedFd) {
+    /// and the shared page with its `slot` and the grant's `tag`.
+    pub(crate) fn listen(&self, id: u32, slot: usize, tag: u16, listener: OwnedFd, page: OwnedFd) {
         let mut header = LISTEN.to_le_bytes().to_vec();
         header.extend_from_slice(&id.to_le_bytes());
         header.extend_from_slice(&(slot as u32).to_le_bytes());
+        header.extend_from_slice(&tag.to_le_bytes());
         self.queue(header, vec![Rc::new(listener), Rc::new(page)]);
     }
 
@@ -291,10 +316,7 @@ impl ConnChannel {
     /// ids; None when the worker answered more than it was handed or
     /// returned connections without their descriptors (a broken peer).
     #[allow(clippy::type_complexity)]
-    fn take_records(
-        &self,
-        partial: &mut Vec<u8>,
-    ) -> Option<(Vec<(Handed, bool)>, Vec<(u32, OwnedFd)>)> {
+    fn take_records(&self, partial: &mut Vec<u8>) -> Option<(Vec<(Handed, bool)>, Vec<Returned>)> {
         let mut answers = Vec::new();
         let mut returned = Vec::new();
         let mut handed = self.handed.borrow_mut();
@@ -307,17 +329,20 @@ impl ConnChannel {
                     break;
                 };
                 let n = usize::from(le_u16(count));
-                let Some(ids) = partial.get(at + 4..at + 4 + 4 * n) else {
+                let Some(conns) = partial.get(at + 4..at + 4 + 5 * n) else {
                     break;
                 };
                 if fds.len() < n {
                     return None;
                 }
-                for id in ids.chunks_exact(4) {
-                    let id = le_u32(id);
-                    returned.push((id, fds.pop_front()?));
+                for conn in conns.chunks_exact(5) {
+                    returned.push(Returned {
+                        id: le_u32(conn),
+                        fd: fds.pop_front()?,
+                        counted: conn[4] == 1,
+                    });
                 }
-                at += 4 + 4 * n;
+                at += 4 + 5 * n;
                 continue;
             }
             let n = usize::from(mark);
@@ -370,7 +395,7 @@ mod tests {
     struct Answers {
         answered: RefCell<Vec<bool>>,
         closed: RefCell<Vec<usize>>,
-        returned: RefCell<Vec<u32>>,
+        returned: RefCell<Vec<(u32, bool)>>,
     }
 
     impl ConnEvents for Answers {
@@ -382,10 +407,10 @@ mod tests {
         fn conn_channel_closed(&self, _: u32, unanswered: Vec<Handed>) {
             self.closed.borrow_mut().push(unanswered.len());
         }
-        fn returned(&self, _: u32, conns: Vec<(u32, OwnedFd)>) {
+        fn returned(&self, _: u32, conns: Vec<Returned>) {
             self.returned
                 .borrow_mut()
-                .extend(conns.into_iter().map(|(id, _)| id));
+                .extend(conns.into_iter().map(|r| (r.id, r.counted)));
         }
     }
 
@@ -460,22 +485,18 @@ mod tests {
         ch.hand(handed(1));
         let (a, _pa) = socket_pair();
         let (b, _pb) = socket_pair();
-        // An answer, then two returned connections of servers 7 and 9.
+        // An answer, then two returned connections of servers 7 and 9, the
+        // second counted in a slot since taken back.
         let mut record = vec![1, 0, 1];
-        record.extend_from_slice(&RETURNED.to_le_bytes());
-        record.extend_from_slice(&2u16.to_le_bytes());
-        record.extend_from_slice(&7u32.to_le_bytes());
-        record.extend_from_slice(&9u32.to_le_bytes());
+        record.extend_from_slice(&returned_record(&[(7, false), (9, true)]));
         fdpass::send_with_fds(theirs.as_fd(), &record, &[a.as_fd(), b.as_fd()]).expect("send");
         ch.on_ready(READABLE);
         assert_eq!(*events.answered.borrow(), vec![true]);
-        assert_eq!(*events.returned.borrow(), vec![7, 9]);
+        assert_eq!(*events.returned.borrow(), vec![(7, false), (9, true)]);
         assert!(ch.is_open());
 
         // Returned connections without their descriptors: a broken peer.
-        let mut record = RETURNED.to_le_bytes().to_vec();
-        record.extend_from_slice(&1u16.to_le_bytes());
-        record.extend_from_slice(&7u32.to_le_bytes());
+        let record = returned_record(&[(7, false)]);
         std::fs::File::from(theirs)
             .write_all(&record)
             .expect("write");

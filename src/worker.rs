@@ -52,6 +52,11 @@ impl Worker {
         self.handed.set(self.handed.get() + n);
     }
 
+    /// One it accepted itself and counted, then gave back.
+    pub(crate) fn remove_taken(&self, n: u64) {
+        self.handed.set(self.handed.get().saturating_sub(n));
+    }
+
     pub(crate) fn add_handed(&self) {
         self.handed.set(self.handed.get() + 1);
     }

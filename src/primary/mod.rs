@@ -28,7 +28,7 @@ use crate::channel::framing::Mode;
 use crate::channel::v8::Value;
 use crate::channel::writer::Notice;
 use crate::channel::{Channel, ChannelEvents, Delivery};
-use crate::conn_channel::{ConnEvents, Handed};
+use crate::conn_channel::{ConnEvents, Handed, Returned};
 use crate::contract::{
     CONN_CHANNEL_WINDOW, EVENT_CLOSED, EVENT_HANDLE_SETTLED, EVENT_READ, EVENT_UNRESPONSIVE,
     EVENT_WRITE_FAILED,
@@ -395,23 +395,27 @@ impl ChannelEvents for Engine {
 }
 
 impl ConnEvents for Engine {
-    fn returned(&self, worker: u32, conns: Vec<(u32, OwnedFd)>) {
+    fn returned(&self, worker: u32, conns: Vec<Returned>) {
         let mut st = self.state.borrow_mut();
         let mut keys: Vec<Rc<str>> = Vec::new();
-        for (id, fd) in conns {
-            let key = st.workers.get(&worker).and_then(|w| w.server_key(id));
+        for conn in conns {
+            let Some(w) = st.workers.get(&worker) else {
+                continue;
+            };
+            // Counted when the primary took the worker's slot back: the
+            // worker did not serve it after all.
+            if conn.counted {
+                w.remove_taken(1);
+            }
             // A handle already closed: the connection closes with it, as
             // Node closes what a closing handle still holds.
-            let Some(key) = key else {
+            let Some(key) = w.server_key(conn.id) else {
                 continue;
             };
             let Some(h) = st.handles.get_mut(&key) else {
                 continue;
             };
-            if let Some(share) = h.share.as_ref() {
-                share.returned(worker, 1);
-            }
-            h.push_refused(fd, worker);
+            h.push_refused(conn.fd, worker);
             if !keys.contains(&key) {
                 keys.push(key);
             }

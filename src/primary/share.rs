@@ -70,8 +70,8 @@ impl State {
             let Ok(copy) = listener.copy() else {
                 continue;
             };
-            if let Some((slot, page)) = share.grant(w, id) {
-                conns.listen(id, slot, copy, page);
+            if let Some((slot, tag, page)) = share.grant(w, id) {
+                conns.listen(id, slot, tag, copy, page);
             }
         }
     }
