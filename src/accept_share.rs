@@ -118,19 +118,32 @@ impl Counters {
         tag_of(self.counted(slot).load(Relaxed)) != 0
     }
 
+    fn last_look(&self, slot: usize) -> &AtomicU64 {
+        self.mem.word(slot * SLOT_BYTES + 8)
+    }
+
     fn looked_at(&self, slot: usize) -> u64 {
-        self.mem.word(slot * SLOT_BYTES + 8).load(Relaxed)
+        self.last_look(slot).load(Relaxed)
+    }
+
+    /// Give `slot` the count word `word` (a grant, or 0: free) and forget
+    /// its last look; the word it had.
+    fn reset(&self, slot: usize, word: u64) -> u64 {
+        let last = self.counted(slot).swap(word, Relaxed);
+        self.last_look(slot).store(0, Relaxed);
+        last
     }
 
     /// The worker holding grant `tag` of `slot` looks at the socket now:
     /// how many connections it may take (0: it is ahead, or the slot was
     /// taken back).
     pub(crate) fn look(&self, slot: usize, tag: u16, now: u64) -> u64 {
-        if tag_of(self.counted(slot).load(Relaxed)) != tag {
+        let word = self.counted(slot).load(Relaxed);
+        if tag_of(word) != tag {
             return 0;
         }
-        self.mem.word(slot * SLOT_BYTES + 8).store(now, Relaxed);
-        let own = self.count(slot);
+        self.last_look(slot).store(now, Relaxed);
+        let own = count_of(word);
         let fewest = (0..SLOTS)
             .filter(|&s| {
                 let at = self.looked_at(s);
@@ -251,12 +264,7 @@ impl AcceptShare {
         self.last_tag = self.last_tag.checked_add(1).unwrap_or(1);
         let tag = self.last_tag;
         self.counters
-            .counted(slot)
-            .store((u64::from(tag) << TAG_SHIFT) | ahead, Relaxed);
-        self.counters
-            .mem
-            .word(slot * SLOT_BYTES + 8)
-            .store(0, Relaxed);
+            .reset(slot, (u64::from(tag) << TAG_SHIFT) | ahead);
         self.places.insert(
             worker,
             Place {
@@ -273,11 +281,7 @@ impl AcceptShare {
     /// the slot is freed in the same atomic step that reads its count.
     pub(crate) fn revoke(&mut self, worker: u32) -> Option<(u32, u64)> {
         let place = self.places.remove(&worker)?;
-        let last = self.counters.counted(place.slot).swap(0, Relaxed);
-        self.counters
-            .mem
-            .word(place.slot * SLOT_BYTES + 8)
-            .store(0, Relaxed);
+        let last = self.counters.reset(place.slot, 0);
         debug_assert_eq!(tag_of(last), place.tag);
         Some((place.id, count_of(last).saturating_sub(place.from)))
     }
