@@ -45,6 +45,20 @@ test('RUST_CLUSTER_SHARE_AT=0: the primary accepts every connection, as node:clu
   assert.deepEqual(load.midway, []);
 });
 
+test('more workers than RUST_CLUSTER_SHARE_WORKERS: the primary accepts for them all; once fewer serve, they share again', async () => {
+  const found = await scenario('share', { RUST_CLUSTER_SHARE_AT: '1', RUST_CLUSTER_SHARE_WORKERS: '2', WORKERS: '3', CONNS: '3000' });
+  const [load] = found.load;
+  assert.equal(total(load.tally), 3000);
+  assert.equal(Object.keys(load.tally).length, 3);
+  assert.ok(ratio(load.tally) <= 1.1, JSON.stringify(load));
+  assert.deepEqual(load.midway, [], 'no worker held the listening socket');
+  assert.equal(load.handed, 3000);
+  const [closed] = found.closed;
+  assert.equal(total(closed.tally), 2000);
+  assert.deepEqual(closed.midway, [2, 3], 'the two left share the socket');
+  assert.deepEqual(closed.after, []);
+});
+
 // Workers that do not load rust-cluster get Node's `newconn` messages; under
 // load a few of them in flight at once (src/round_robin_handle.rs), answered
 // in any order, refusals going to the others.

@@ -65,6 +65,8 @@ struct State {
     /// that load rust-cluster accept for themselves (accept_share.rs) and
     /// plain workers get a window of `newconn`s; 0: never.
     share_at: u64,
+    /// The most workers a handle may have and still share its socket.
+    share_workers: usize,
 }
 
 pub(crate) struct Engine {
@@ -93,6 +95,7 @@ impl Engine {
             me: me.clone(),
             state: RefCell::new(State {
                 share_at: share_at(),
+                share_workers: share_workers(),
                 ..State::default()
             }),
             watchdog: RefCell::new(None),
@@ -480,6 +483,18 @@ fn share_at() -> u64 {
         .ok()
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or(crate::accept_share::SHARE_AT)
+}
+
+/// `RUST_CLUSTER_SHARE_WORKERS` or the default: `SHARE_WORKERS_PER_CPU`
+/// per CPU this process may run on.
+fn share_workers() -> usize {
+    std::env::var("RUST_CLUSTER_SHARE_WORKERS")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| {
+            let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+            cpus * crate::accept_share::SHARE_WORKERS_PER_CPU
+        })
 }
 
 fn fd_into_raw(fd: OwnedFd) -> RawFd {

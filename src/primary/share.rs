@@ -17,7 +17,10 @@ impl State {
     /// handle's workers now allow.
     pub(super) fn share(&mut self, key: &Rc<str>) {
         let State {
-            handles, workers, ..
+            handles,
+            workers,
+            share_workers,
+            ..
         } = &mut *self;
         let Some(h) = handles.get_mut(key) else {
             return;
@@ -35,7 +38,7 @@ impl State {
         let all = h.busy
             && h.policy == SCHED_RR
             && !members.is_empty()
-            && members.len() <= SLOTS
+            && members.len() <= SLOTS.min(*share_workers)
             && members
                 .iter()
                 .all(|w| h.conn_servers.contains_key(w) && conns_of(w).is_some());
