@@ -57,13 +57,6 @@ pub(crate) const STALL_MS: u64 = 5;
 /// a window on, and stop below a quarter of it (below 1: once idle).
 pub(crate) const WINDOW_MS: u64 = 20;
 pub(crate) const SHARE_AT: u64 = 64;
-/// Workers per CPU up to which a handle's workers share its socket. Every
-/// idle worker watching the socket wakes for each connection (libuv has no
-/// `EPOLLEXCLUSIVE`), so past a few per CPU the wake-ups cost the workers
-/// more than the primary's accepting costs it: on 2 CPUs, 8 workers took
-/// 1.64x node:cluster's connections sharing and 1.50x with the primary
-/// accepting, 16 took 1.23x against 1.33x, 32 0.87x against 1.12x.
-pub(crate) const SHARE_WORKERS_PER_CPU: usize = 4;
 
 /// Whether the workers should accept for themselves after a window of
 /// `n` connections, given whether they do now.

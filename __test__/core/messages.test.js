@@ -49,6 +49,16 @@ for (const mode of ['json', 'advanced']) {
   });
 }
 
+// With more workers than RUST_CLUSTER_FAST_PATH_WORKERS the primary leaves
+// a worker's writes to Node (the agent's cost it more there): the same
+// messages arrive, and the agent wrote none of them.
+test('past RUST_CLUSTER_FAST_PATH_WORKERS a worker writes its messages through Node, as node:cluster delivers them', async () => {
+  const { node, rust } = await both('bursts.js', { env: { MODE: 'json', RUST_CLUSTER_FAST_PATH_WORKERS: '0' } });
+  assert.equal(rust.code, 0, rust.stderr);
+  assert.deepEqual(rust.events.find((e) => e.ev === 'agent'), { ev: 'agent', wrote: false });
+  assert.deepEqual(rust.events, node.events);
+});
+
 // Under rust-cluster a worker's messages go through shared memory
 // (src/channel/ring.rs); where that channel hands over to the socket (a
 // large message, a disconnect right after sending, a handle, which Node

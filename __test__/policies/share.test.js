@@ -45,8 +45,8 @@ test('RUST_CLUSTER_SHARE_AT=0: the primary accepts every connection, as node:clu
   assert.deepEqual(load.midway, []);
 });
 
-test('more workers than RUST_CLUSTER_SHARE_WORKERS: the primary accepts for them all; once fewer serve, they share again', async () => {
-  const found = await scenario('share', { RUST_CLUSTER_SHARE_AT: '1', RUST_CLUSTER_SHARE_WORKERS: '2', WORKERS: '3', CONNS: '3000' });
+test('more workers than RUST_CLUSTER_FAST_PATH_WORKERS: the primary accepts for them all; once fewer serve, they share again', async () => {
+  const found = await scenario('share', { RUST_CLUSTER_SHARE_AT: '1', RUST_CLUSTER_FAST_PATH_WORKERS: '2', WORKERS: '3', CONNS: '3000' });
   const [load] = found.load;
   assert.equal(total(load.tally), 3000);
   assert.equal(Object.keys(load.tally).length, 3);

@@ -65,8 +65,10 @@ struct State {
     /// that load rust-cluster accept for themselves (accept_share.rs) and
     /// plain workers get a window of `newconn`s; 0: never.
     share_at: u64,
-    /// The most workers a handle may have and still share its socket.
-    share_workers: usize,
+    /// The most workers with which the workers' fast paths pay: a handle's
+    /// workers share its socket (share.rs), agents write their messages
+    /// themselves (agent.rs).
+    fast_path_workers: usize,
 }
 
 pub(crate) struct Engine {
@@ -95,7 +97,7 @@ impl Engine {
             me: me.clone(),
             state: RefCell::new(State {
                 share_at: share_at(),
-                share_workers: share_workers(),
+                fast_path_workers: fast_path_workers(),
                 ..State::default()
             }),
             watchdog: RefCell::new(None),
@@ -485,15 +487,26 @@ fn share_at() -> u64 {
         .unwrap_or(crate::accept_share::SHARE_AT)
 }
 
-/// `RUST_CLUSTER_SHARE_WORKERS` or the default: `SHARE_WORKERS_PER_CPU`
-/// per CPU this process may run on.
-fn share_workers() -> usize {
-    std::env::var("RUST_CLUSTER_SHARE_WORKERS")
+/// Workers per CPU up to which the workers' fast paths pay. Past a few per
+/// CPU, each worker has little to do per turn of its loop, and what the
+/// fast paths spare the primary costs the workers more: every idle worker
+/// watching a shared socket wakes for each connection (libuv has no
+/// `EPOLLEXCLUSIVE`; on 2 CPUs, 8 workers took 1.64x node:cluster's
+/// connections sharing and 1.50x with the primary accepting, 16 took 1.23x
+/// against 1.33x, 32 0.87x against 1.12x), and the agent's writes cost a
+/// worker more than Node's (32 workers, json 50 B echo: 0.86-0.92x
+/// node:cluster's round trips, 1.00-1.02x with Node's writes).
+const FAST_PATH_WORKERS_PER_CPU: usize = 4;
+
+/// `RUST_CLUSTER_FAST_PATH_WORKERS` or the default:
+/// `FAST_PATH_WORKERS_PER_CPU` per CPU this process may run on.
+fn fast_path_workers() -> usize {
+    std::env::var("RUST_CLUSTER_FAST_PATH_WORKERS")
         .ok()
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or_else(|| {
             let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-            cpus * crate::accept_share::SHARE_WORKERS_PER_CPU
+            cpus * FAST_PATH_WORKERS_PER_CPU
         })
 }
 

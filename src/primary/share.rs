@@ -19,7 +19,7 @@ impl State {
         let State {
             handles,
             workers,
-            share_workers,
+            fast_path_workers,
             ..
         } = &mut *self;
         let Some(h) = handles.get_mut(key) else {
@@ -38,7 +38,7 @@ impl State {
         let all = h.busy
             && h.policy == SCHED_RR
             && !members.is_empty()
-            && members.len() <= SLOTS.min(*share_workers)
+            && members.len() <= SLOTS.min(*fast_path_workers)
             && members
                 .iter()
                 .all(|w| h.conn_servers.contains_key(w) && conns_of(w).is_some());
