@@ -39,11 +39,8 @@ impl Engine {
             }
             // The agent writes its channel itself once it knows how
             // messages are encoded on it (lib/agent/sender.js). Not past
-            // `fast_path_workers`: each worker then sends a message or two
-            // per turn of its loop, and the agent's writes cost it more
-            // than Node's (32 workers on 2 CPUs, json 50 B echo: 19.7-21.5
-            // µs of the workers' CPU per round trip against 16.1-17.6 with
-            // Node's writes); unanswered, the agent leaves them to Node.
+            // `fast_path_workers` (why: `FAST_PATH_WORKERS_PER_CPU`);
+            // unanswered, the agent leaves the writes to Node.
             Some(AGENT_HELLO) => {
                 let st = self.state.borrow();
                 if st.workers.len() > st.fast_path_workers {
