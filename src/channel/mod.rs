@@ -7,8 +7,10 @@
 
 pub(crate) mod fdpass;
 pub(crate) mod framing;
+mod patience;
 pub(crate) mod ring;
 mod ring_reader;
+mod socket_linger;
 pub(crate) mod v8;
 pub(crate) mod writer;
 
@@ -385,6 +387,9 @@ impl Channel {
                     }
                 }
                 continue;
+            }
+            if let Some(event_loop) = self.event_loop {
+                socket_linger::read(event_loop);
             }
             if !self.hand_over(received, &*events) {
                 return;

@@ -7,12 +7,7 @@
 //! worker is writing, and a sleep and a wake-up cost the primary more than
 //! the wait (echo, advanced 50 B, 16 in flight: 4,000 context switches per
 //! 100,000 round trips without it, 300 with it, and 50% more round trips).
-//! It pays while the workers' next bytes come soon after the primary runs
-//! out of work; after `GIVE_UP` waits in a row that ended with nothing, the
-//! primary sleeps at once until bytes again come soon (`CAME_SOON`) after
-//! it armed the rings, so a worker that writes now and then costs no
-//! waiting, or until a longer wait (`PROBE`), tried less and less often,
-//! catches them.
+//! When it stops paying, patience.rs has the primary sleep at once.
 
 use std::cell::{Cell, RefCell};
 use std::io;
@@ -20,6 +15,7 @@ use std::os::fd::OwnedFd;
 use std::rc::{Rc, Weak};
 use std::time::{Duration, Instant};
 
+use super::patience::Patience;
 use super::writer::Outgoing;
 use super::{ring::Ring, Channel, ChannelEvents, READS_PER_CALLBACK, READ_BUFFER};
 use crate::contract::AGENT_RING_ROOM;
@@ -29,21 +25,6 @@ use crate::sys::{EventLoop, Hook, Phase, Timer};
 /// How long a ring that brought something is watched for more before the
 /// loop may sleep.
 const LINGER: Duration = Duration::from_micros(20);
-/// Waits in a row that end with nothing before the primary stops waiting.
-const GIVE_UP: u32 = 8;
-/// Bytes this soon after the rings were armed (as the primary sees them,
-/// after its wake-up) make it wait again.
-const CAME_SOON: Duration = Duration::from_micros(50);
-/// Once waiting stopped paying, a turn that read something waits this long
-/// now and then, in case the worker only wakes slowly: where its wake-up
-/// and first reply take longer than `CAME_SOON`, the primary would
-/// otherwise sleep between its batches for good (echo, json 50 B, 16 in
-/// flight: 160-180k round trips/s against 440k).
-const PROBE: Duration = Duration::from_micros(100);
-/// The first gap between such waits; it doubles after each, up to the
-/// most, and starts again once a short wait catches bytes.
-const PROBE_GAP_MIN: Duration = Duration::from_millis(4);
-const PROBE_GAP_MAX: Duration = Duration::from_secs(1);
 /// Rounds of reading per turn of the loop before it moves on.
 const ROUNDS: usize = 4;
 
@@ -60,14 +41,8 @@ thread_local! {
     static READERS: RefCell<Option<Readers>> = const { RefCell::new(None) };
     /// A ring brought something since the last turn's hook.
     static READ_THIS_TURN: Cell<bool> = const { Cell::new(false) };
-    /// Waits in a row that ended with nothing; at `GIVE_UP` the primary
-    /// stops waiting (see the top of this file).
-    static EMPTY_WAITS: Cell<u32> = const { Cell::new(0) };
-    /// When the rings were last armed with nothing in them, until bytes come.
-    static ARMED_AT: Cell<Option<Instant>> = const { Cell::new(None) };
-    /// When the primary, no longer waiting, may next wait `PROBE`.
-    static NEXT_PROBE: Cell<Option<Instant>> = const { Cell::new(None) };
-    static PROBE_GAP: Cell<Duration> = const { Cell::new(PROBE_GAP_MIN) };
+    /// Whether waiting for the rings pays.
+    static PATIENCE: Patience = const { Patience::new(LINGER) };
     /// with_live()'s list, kept for the next turn.
     static LIVE: RefCell<Vec<Rc<Channel>>> = const { RefCell::new(Vec::new()) };
 }
@@ -114,55 +89,25 @@ fn read_and_arm(channels: &[Rc<Channel>]) -> bool {
         // Arm every ring, even once one has bytes (it stays unarmed).
         let unarmed = channels.iter().filter(|c| !c.arm_ring()).count();
         if unarmed == 0 {
-            if ARMED_AT.get().is_none() {
-                ARMED_AT.set(Some(Instant::now()));
-            }
+            PATIENCE.with(|p| p.sleeping(Instant::now()));
             return true;
         }
     }
     false
 }
 
-/// After a turn that read a ring: wait for more while that pays (or, once
-/// it stopped paying, now and then longer, `PROBE`).
+/// After a turn that read a ring: wait for more while that pays.
 fn linger(channels: &[Rc<Channel>]) {
     let since = Instant::now();
-    let Some((limit, probing)) = wait_limit(since) else {
+    let Some(wait) = PATIENCE.with(|p| p.wait(since)) else {
         return;
     };
     let mut came = false;
-    while !came && since.elapsed() < limit {
+    while !came && since.elapsed() < wait.limit {
         std::hint::spin_loop();
         came = channels.iter().any(|c| c.ring_waiting());
     }
-    settle(came, probing);
-}
-
-/// How long to wait at `now`, and whether that is a probe (then the next
-/// one is scheduled); None: sleep at once.
-fn wait_limit(now: Instant) -> Option<(Duration, bool)> {
-    if EMPTY_WAITS.get() < GIVE_UP {
-        return Some((LINGER, false));
-    }
-    if NEXT_PROBE.get().is_some_and(|at| now < at) {
-        return None;
-    }
-    let gap = PROBE_GAP.get();
-    NEXT_PROBE.set(Some(now + gap));
-    PROBE_GAP.set((gap * 2).min(PROBE_GAP_MAX));
-    Some((PROBE, true))
-}
-
-/// A wait ended: with bytes (`came`) or not.
-fn settle(came: bool, probing: bool) {
-    if came {
-        EMPTY_WAITS.set(0);
-        if !probing {
-            PROBE_GAP.set(PROBE_GAP_MIN);
-        }
-    } else {
-        EMPTY_WAITS.set(EMPTY_WAITS.get() + 1);
-    }
+    PATIENCE.with(|p| p.settle(wait, came));
 }
 
 fn after_poll() {
@@ -261,13 +206,7 @@ impl Channel {
                 self.send(Outgoing::internal(protocol::encode(self.mode, &room), None));
             }
             READ_THIS_TURN.set(true);
-            if let Some(armed) = ARMED_AT.take() {
-                // Bytes soon after the primary ran out of work: waiting
-                // may catch the next ones.
-                if armed.elapsed() < CAME_SOON {
-                    EMPTY_WAITS.set(0);
-                }
-            }
+            PATIENCE.with(Patience::bytes_came);
             if !self.hand_over(Vec::new(), events) {
                 break;
             }
@@ -310,56 +249,5 @@ impl Channel {
         }
         self.reader.borrow_mut().decoder.push(&bytes);
         self.hand_over(fds, events);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Thread-locals are fresh in each test's thread.
-    fn given_up() {
-        EMPTY_WAITS.set(GIVE_UP);
-    }
-
-    #[test]
-    fn waits_briefly_until_waiting_stops_paying() {
-        let now = Instant::now();
-        for _ in 0..GIVE_UP {
-            assert_eq!(wait_limit(now), Some((LINGER, false)));
-            settle(false, false);
-        }
-        assert_eq!(wait_limit(now), Some((PROBE, true)));
-        assert_eq!(wait_limit(now), None);
-    }
-
-    #[test]
-    fn probes_less_and_less_often_while_they_catch_nothing() {
-        given_up();
-        let mut at = Instant::now();
-        let mut gaps = Vec::new();
-        for _ in 0..12 {
-            let gap = PROBE_GAP.get();
-            assert_eq!(wait_limit(at), Some((PROBE, true)));
-            settle(false, true);
-            assert_eq!(wait_limit(at + gap - Duration::from_micros(1)), None);
-            gaps.push(gap);
-            at += gap;
-        }
-        assert_eq!(gaps[0], PROBE_GAP_MIN);
-        assert_eq!(gaps[1], PROBE_GAP_MIN * 2);
-        assert_eq!(*gaps.last().unwrap_or(&Duration::ZERO), PROBE_GAP_MAX);
-    }
-
-    #[test]
-    fn a_probe_that_catches_bytes_brings_the_brief_waits_back() {
-        given_up();
-        let now = Instant::now();
-        assert_eq!(wait_limit(now), Some((PROBE, true)));
-        settle(true, true);
-        assert_eq!(wait_limit(now), Some((LINGER, false)));
-        // A brief wait that pays makes the next probe come soon again.
-        settle(true, false);
-        assert_eq!(PROBE_GAP.get(), PROBE_GAP_MIN);
     }
 }
