@@ -113,6 +113,7 @@ mod tests {
 
     #[test]
     fn keeps_turning_for_a_while_after_a_read() {
+        PATIENCE.with(|p| p.assume_cpus_to_spare(true));
         let now = Instant::now();
         assert_eq!(turn_again(now, false), Turn::Sleep);
         assert_eq!(turn_again(now, true), Turn::Look);
@@ -125,6 +126,7 @@ mod tests {
 
     #[test]
     fn stops_turning_after_reads_that_come_late() {
+        PATIENCE.with(|p| p.assume_cpus_to_spare(true));
         let mut now = Instant::now();
         let mut waited = 0;
         for _ in 0..100 {
