@@ -132,6 +132,12 @@ pub(crate) fn hangup_ends_read() -> bool {
     uv().map_or(true, |uv| uv.hangup_ends_read)
 }
 
+/// CPUs this process may run on (its affinity, a cgroup's CPU quota); 1
+/// when that cannot be known.
+pub(crate) fn cpus() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
 /// Node's libuv loop for the current environment. Only usable on the JS
 /// thread, which every method of the N-API objects runs on.
 #[derive(Clone, Copy)]

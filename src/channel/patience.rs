@@ -68,7 +68,7 @@ impl Patience {
         if let Some(spare) = self.cpus_to_spare.get() {
             return spare;
         }
-        let spare = std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
+        let spare = crate::sys::cpus() > 1;
         self.cpus_to_spare.set(Some(spare));
         spare
     }
@@ -115,10 +115,11 @@ impl Patience {
         }
     }
 
-    /// The loop is going to sleep with nothing to read.
-    pub(super) fn sleeping(&self, now: Instant) {
+    /// The loop is going to sleep with nothing to read; `now` is asked
+    /// only if it was not asleep already (this runs on every turn).
+    pub(super) fn sleeping(&self, now: impl FnOnce() -> Instant) {
         if self.slept_at.get().is_none() {
-            self.slept_at.set(Some(now));
+            self.slept_at.set(Some(now()));
         }
     }
 
@@ -165,13 +166,7 @@ mod tests {
         for _ in 0..GIVE_UP {
             let wait = p.wait(now);
             assert_eq!(wait.map(|w| (w.limit, w.probing)), Some((BRIEF, false)));
-            p.settle(
-                wait.unwrap_or(Wait {
-                    limit: BRIEF,
-                    probing: false,
-                }),
-                false,
-            );
+            p.settle(wait.expect("a brief wait"), false);
         }
         assert_eq!(
             p.wait(now).map(|w| (w.limit, w.probing)),
@@ -189,13 +184,7 @@ mod tests {
             let gap = p.probe_gap.get();
             let wait = p.wait(at);
             assert_eq!(wait.map(|w| w.probing), Some(true));
-            p.settle(
-                wait.unwrap_or(Wait {
-                    limit: PROBE,
-                    probing: true,
-                }),
-                false,
-            );
+            p.settle(wait.expect("a probe"), false);
             assert_eq!(p.wait(at + gap - Duration::from_micros(1)), None);
             gaps.push(gap);
             at += gap;
@@ -209,16 +198,10 @@ mod tests {
     fn a_probe_that_catches_bytes_brings_the_brief_waits_back() {
         let p = given_up();
         let now = Instant::now();
-        let probe = p.wait(now).unwrap_or(Wait {
-            limit: BRIEF,
-            probing: false,
-        });
+        let probe = p.wait(now).expect("a probe");
         assert!(probe.probing);
         p.settle(probe, true);
-        let brief = p.wait(now).unwrap_or(Wait {
-            limit: PROBE,
-            probing: true,
-        });
+        let brief = p.wait(now).expect("a brief wait");
         assert_eq!((brief.limit, brief.probing), (BRIEF, false));
         // A brief wait that pays makes the next probe come soon again.
         p.settle(brief, true);
@@ -228,11 +211,11 @@ mod tests {
     #[test]
     fn bytes_soon_after_sleeping_bring_the_brief_waits_back() {
         let p = given_up();
-        p.sleeping(Instant::now());
+        p.sleeping(Instant::now);
         p.bytes_came();
         assert_eq!(p.wait(Instant::now()).map(|w| w.probing), Some(false));
         let late = given_up();
-        late.sleeping(Instant::now() - CAME_SOON * 2);
+        late.sleeping(|| Instant::now() - CAME_SOON * 2);
         late.bytes_came();
         assert_eq!(
             late.wait(Instant::now() + PROBE_GAP_MAX).map(|w| w.probing),

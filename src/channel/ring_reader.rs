@@ -89,7 +89,7 @@ fn read_and_arm(channels: &[Rc<Channel>]) -> bool {
         // Arm every ring, even once one has bytes (it stays unarmed).
         let unarmed = channels.iter().filter(|c| !c.arm_ring()).count();
         if unarmed == 0 {
-            PATIENCE.with(|p| p.sleeping(Instant::now()));
+            PATIENCE.with(|p| p.sleeping(Instant::now));
             return true;
         }
     }

@@ -59,13 +59,15 @@ pub(super) fn read(event_loop: EventLoop) {
 
 fn before_poll() {
     let now = Instant::now();
-    let look_at = match turn_again(now, READ.replace(false)) {
+    match turn_again(now, READ.replace(false)) {
         Turn::Sleep => return,
-        Turn::Look => now,
-        Turn::LookAfterPause(until) => (now + PAUSE).min(until),
-    };
-    while Instant::now() < look_at {
-        std::hint::spin_loop();
+        Turn::Look => {}
+        Turn::LookAfterPause(until) => {
+            let look_at = (now + PAUSE).min(until);
+            while Instant::now() < look_at {
+                std::hint::spin_loop();
+            }
+        }
     }
     LINGERER.with(|l| {
         if let Some(l) = l.borrow().as_ref() {
@@ -102,7 +104,7 @@ fn turn_again(now: Instant, read: bool) -> Turn {
                 return Turn::Look;
             }
         }
-        p.sleeping(now);
+        p.sleeping(|| now);
         Turn::Sleep
     })
 }

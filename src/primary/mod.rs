@@ -505,10 +505,7 @@ fn fast_path_workers() -> usize {
     std::env::var("RUST_CLUSTER_FAST_PATH_WORKERS")
         .ok()
         .and_then(|v| v.trim().parse().ok())
-        .unwrap_or_else(|| {
-            let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-            cpus * FAST_PATH_WORKERS_PER_CPU
-        })
+        .unwrap_or_else(|| crate::sys::cpus() * FAST_PATH_WORKERS_PER_CPU)
 }
 
 fn fd_into_raw(fd: OwnedFd) -> RawFd {
