@@ -48,9 +48,11 @@ export declare class Child {
 export declare class Primary {
   /**
    * `onEvent(kind, worker, ...)` receives the engine's events (kinds in
-   * lib/contract.json), from Node's event loop.
+   * lib/contract.json), from Node's event loop. A read's advanced frames
+   * come in `readBuffer` when they fit (the event then carries their
+   * length), else in a Buffer of their own.
    */
-  constructor(onEvent: (arg?: unknown) => unknown)
+  constructor(onEvent: (arg?: unknown) => unknown, readBuffer: unknown)
   /**
    * Create a worker's channel. Returns the child's end, for the spawn
    * stdio array (the caller closes it once the child is spawned), or

@@ -19,10 +19,13 @@ const { events: EVENTS, agent: AGENT } = require('./contract.json');
 
 const channels = new Map();
 let engine = null;
+// Where the engine puts a read's advanced frames when they fit: such a read
+// comes as their length (see splitFrames). Decoded before onRead returns.
+const readBuffer = Buffer.allocUnsafeSlow(64 * 1024);
 
 function getEngine() {
   if (engine === null) {
-    engine = new binding.Primary(onEvent);
+    engine = new binding.Primary(onEvent, readBuffer);
     // A message sent right before exit still goes out.
     process.on('exit', flushNow);
   }
@@ -73,7 +76,14 @@ function closeFds(fds) {
 
 // One read's frames, as the engine hands them over: json lines, each
 // ending in a newline (or, when large, an array of them), or advanced
-// frames, each with its 4-byte length.
+// frames, each with its 4-byte length (in a Buffer, or as their length at
+// the start of `readBuffer`). Advanced frames are decoded where they lie:
+// `frameSpans` gets each body's start and end (`spanCount` of them; the
+// array is reused, not shortened, so it keeps its storage), and null is
+// returned (a Buffer per small message costs more than decoding it).
+const frameSpans = [];
+let spanCount = 0;
+
 function splitFrames(data) {
   if (Array.isArray(data)) return data;
   if (typeof data === 'string') {
@@ -81,13 +91,16 @@ function splitFrames(data) {
     lines.pop();
     return lines;
   }
-  const frames = [];
-  for (let at = 0; at + 4 <= data.length;) {
-    const size = data.readUInt32BE(at);
-    frames.push(data.subarray(at + 4, at + 4 + size));
+  const bytes = typeof data === 'number' ? readBuffer : data;
+  const length = typeof data === 'number' ? data : data.length;
+  spanCount = 0;
+  for (let at = 0; at + 4 <= length; spanCount++) {
+    const size = bytes.readUInt32BE(at);
+    frameSpans[2 * spanCount] = at + 4;
+    frameSpans[2 * spanCount + 1] = Math.min(at + 4 + size, length);
     at += 4 + size;
   }
-  return frames;
+  return null;
 }
 
 // What Node's channel emits when a write fails (an ErrnoException).
@@ -131,6 +144,9 @@ const deprecatedChannelGetter = util.deprecate(function get() {
 const deprecatedChannelSetter = util.deprecate(function set(value) {
   this.channel = value;
 }, channelDeprecationMsg, 'DEP0129');
+
+// send()'s options when none are given (read only).
+const NO_OPTIONS = Object.freeze({ swallowErrors: false });
 
 class Channel {
   constructor(id, child, mode) {
@@ -181,7 +197,7 @@ class Channel {
           throw errors.invalidArgType('options', 'Object', options);
         }
       }
-      options = { swallowErrors: false, ...options };
+      options = options === undefined ? NO_OPTIONS : { swallowErrors: false, ...options };
       if (this.connected) return channel.send(message, handle, options, callback);
       const ex = errors.ipcChannelClosed();
       if (typeof callback === 'function') process.nextTick(callback, ex);
@@ -282,13 +298,19 @@ class Channel {
   onRead(data, fds) {
     if (!this.open) return closeFds(fds);
     const frames = splitFrames(data);
+    const count = frames === null ? spanCount : frames.length;
     let f = 0;
-    for (let i = 0; i < frames.length; i++) {
+    for (let i = 0; i < count; i++) {
       const fd = fds !== undefined && fds[f] === i ? fds[f + 1] : undefined;
       if (fd !== undefined) f += 2;
       let message;
       try {
-        message = this.codec.decode(frames[i]);
+        if (frames !== null) {
+          message = this.codec.decode(frames[i]);
+        } else {
+          const reused = typeof data === 'number';
+          message = this.codec.decode(reused ? readBuffer : data, frameSpans[2 * i], frameSpans[2 * i + 1], reused);
+        }
       } catch (err) {
         if (fd !== undefined) fs.closeSync(fd);
         for (let j = f + 1; fds !== undefined && j < fds.length; j += 2) fs.closeSync(fds[j]);

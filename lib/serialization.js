@@ -119,9 +119,19 @@ const advanced = {
     return advanced.encodeFrame(message);
   },
   frame: null,
-  decode(body) {
-    const value = subset.decode(body);
+  /**
+   * The value of the frame body at `start` to `end` of `data`. With `reused`
+   * (data will hold other bytes later) Node's class reads a copy, since the
+   * typed arrays it makes are views of what it reads.
+   */
+  decode(data, start = 0, end = data.length, reused = false) {
+    const value = subset.decode(data, start, end);
     if (value !== subset.NOT_SUBSET) return value;
+    let body = data.subarray(start, end);
+    if (reused) {
+      body = Buffer.allocUnsafeSlow(end - start);
+      data.copy(body, 0, start, end);
+    }
     const des = new ChildProcessDeserializer(body);
     des.readHeader();
     return des.readValue();

@@ -52,7 +52,11 @@ const KEEP_BYTES = 1024 * 1024;
 
 let out = Buffer.allocUnsafeSlow(64 * 1024);
 let at = 0;
-const seen = [];
+// The objects of the message being written: the first `seenCount` slots
+// (emptied, not shortened, after each message: shortening the array would
+// give its storage back and every message would allocate it again).
+const seen = new Array(MAX_OBJECTS).fill(undefined);
+let seenCount = 0;
 let failed = false;
 
 function room(n) {
@@ -153,11 +157,11 @@ function writeValue(value, depth) {
 function writeObject(object, depth) {
   // V8 writes an object seen before in the same message as a reference to
   // it; such messages (and deep or big ones) are left to V8.
-  if (depth >= MAX_DEPTH || seen.length >= MAX_OBJECTS || seen.includes(object) || isProxy(object)) {
+  if (depth >= MAX_DEPTH || seenCount >= MAX_OBJECTS || wasSeen(object) || isProxy(object)) {
     failed = true;
     return;
   }
-  seen.push(object);
+  seen[seenCount++] = object;
   const proto = Object.getPrototypeOf(object);
   if (Array.isArray(object)) {
     if (proto !== Array.prototype) {
@@ -181,6 +185,11 @@ function writeObject(object, depth) {
   room(1);
   out[at++] = TAG.END_OBJECT;
   varint(keys.length);
+}
+
+function wasSeen(object) {
+  for (let i = 0; i < seenCount; i++) if (seen[i] === object) return true;
+  return false;
 }
 
 function writeArray(array, depth) {
@@ -217,7 +226,8 @@ function encode(message) {
     // A getter may throw, as under Node's serializer; nothing is kept.
     writeValue(message, 0);
   } finally {
-    seen.length = 0;
+    for (let i = 0; i < seenCount; i++) seen[i] = undefined;
+    seenCount = 0;
   }
   if (failed) return -1;
   out.writeUInt32BE(at - 4, 0);
@@ -360,12 +370,13 @@ function readArray(depth) {
 
 /**
  * The value of an advanced frame's body (header and value, no length
- * prefix) in `buffer`, or NOT_SUBSET when it is not (only) of the subset.
+ * prefix) in `buffer` from `from` to `to`, or NOT_SUBSET when it is not
+ * (only) of the subset.
  */
-function decode(buffer) {
+function decode(buffer, from = 0, to = buffer.length) {
   data = buffer;
-  pos = 0;
-  end = buffer.length;
+  pos = from;
+  end = to;
   bad = false;
   let value = NOT_SUBSET;
   if (readTag() === TAG.VERSION) {

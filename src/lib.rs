@@ -101,12 +101,20 @@ pub struct Primary {
 #[napi]
 impl Primary {
     /// `onEvent(kind, worker, ...)` receives the engine's events (kinds in
-    /// lib/contract.json), from Node's event loop.
+    /// lib/contract.json), from Node's event loop. A read's advanced frames
+    /// come in `readBuffer` when they fit (the event then carries their
+    /// length), else in a Buffer of their own.
     #[napi(constructor, catch_unwind)]
-    pub fn new(env: Env, on_event: Function<'_>) -> Result<Self> {
+    pub fn new(env: Env, on_event: Function<'_>, read_buffer: napi::Unknown<'_>) -> Result<Self> {
         let event_loop = EventLoop::of(&env)?;
         let js = JsFunction::new(&env, on_event.value().value, "rust-cluster:primary")?;
-        let engine = Engine::new(Some(event_loop), Some(js));
+        let Some(read_buffer) = sys::SharedBuffer::new(&env, read_buffer.value().value)? else {
+            return Err(napi::Error::new(
+                napi::Status::InvalidArg,
+                "readBuffer must be a Buffer",
+            ));
+        };
+        let engine = Engine::new(Some(event_loop), Some(js), Some(read_buffer));
         ENGINE.with(|e| *e.borrow_mut() = Rc::downgrade(&engine));
         Ok(Primary { engine })
     }

@@ -690,6 +690,44 @@ impl JsFunction {
     }
 }
 
+/// A Buffer JS made for the engine to hand it the bytes of reads: a read
+/// that fits is copied into it instead of into a new Buffer, each of which
+/// costs V8 an ArrayBuffer to track and free after every young-generation
+/// collection (a task on a helper thread, so a wake-up of the primary's).
+pub(crate) struct SharedBuffer {
+    env: sys::napi_env,
+    buffer: sys::napi_ref,
+}
+
+impl SharedBuffer {
+    /// None when `value` is not a Buffer.
+    pub(crate) fn new(
+        env: &napi::Env,
+        value: sys::napi_value,
+    ) -> napi::Result<Option<SharedBuffer>> {
+        let env = env.raw();
+        let mut is_buffer = false;
+        let mut buffer = ptr::null_mut();
+        // SAFETY: `env` is the live environment of the calling N-API method
+        // and `value` a value of its current scope.
+        unsafe {
+            check(sys::napi_is_buffer(env, value, &mut is_buffer))?;
+            if !is_buffer {
+                return Ok(None);
+            }
+            check(sys::napi_create_reference(env, value, 1, &mut buffer))?;
+        }
+        Ok(Some(SharedBuffer { env, buffer }))
+    }
+}
+
+impl Drop for SharedBuffer {
+    fn drop(&mut self) {
+        // SAFETY: as JsFunction's drop.
+        unsafe { sys::napi_delete_reference(self.env, self.buffer) };
+    }
+}
+
 impl Drop for JsFunction {
     fn drop(&mut self) {
         // SAFETY: dropped on the JS thread with its environment (the owning
@@ -748,6 +786,40 @@ impl Scope {
                 out,
             )
         })
+    }
+
+    /// `bytes` copied to the start of `shared`, and their length as a
+    /// number; None when they do not fit.
+    pub(crate) fn fill(&self, shared: &SharedBuffer, bytes: &[u8]) -> napi::Result<Option<Value>> {
+        let Ok(length) = i32::try_from(bytes.len()) else {
+            return Ok(None);
+        };
+        let mut buffer = ptr::null_mut();
+        let mut data = ptr::null_mut();
+        let mut size = 0;
+        // SAFETY: the reference is alive (deleted only in drop) and made in
+        // this environment; napi_get_buffer_info fails (and touches
+        // nothing) unless the value is a Buffer.
+        unsafe {
+            check(sys::napi_get_reference_value(
+                self.env,
+                shared.buffer,
+                &mut buffer,
+            ))?;
+            check(sys::napi_get_buffer_info(
+                self.env, buffer, &mut data, &mut size,
+            ))?;
+        }
+        if bytes.len() > size {
+            return Ok(None);
+        }
+        if !bytes.is_empty() {
+            // SAFETY: napi says `data` holds `size` >= `bytes.len()` bytes,
+            // owned by the Buffer the reference keeps alive; no JS runs
+            // while we copy, and `bytes` is Rust's own memory.
+            unsafe { ptr::copy_nonoverlapping(bytes.as_ptr(), data as *mut u8, bytes.len()) };
+        }
+        self.int(length).map(Some)
     }
 
     /// An array of `values`.

@@ -101,3 +101,14 @@ for (const mode of ['json', 'advanced']) {
     assert.ok(rust.events.some((e) => e.w === 3 && e.ev === 'handle' && e.after === 50));
   });
 }
+
+// The primary reads advanced frames into one Buffer it reuses; typed arrays
+// a message carries are views of what was read, so they must not share it.
+for (const plain of [false, true]) {
+  test(`typed arrays the primary keeps stay as sent while more messages come (${plain ? 'plain' : 'rust-cluster'} worker)`, async () => {
+    const { node, rust } = await both('kept-buffers.js', { env: plain ? { PLAIN_WORKER: '1' } : {} });
+    assert.equal(rust.code, 0, rust.stderr);
+    assert.deepEqual(rust.events[0], { ev: 'kept', count: 40, wrong: [] });
+    assert.deepEqual(rust.events, node.events);
+  });
+}

@@ -116,6 +116,35 @@ test('what it decodes is what Node\'s Deserializer gives', () => {
   }
 });
 
+test('a frame is read where it lies among others, and never past its end', () => {
+  // A read's frames, one after another, each decoded in place.
+  const frames = [...inSubset.map(ourFrame), nodeFrame(new Map([[1, 2]]))];
+  const read = Buffer.concat(frames);
+  let at = 0;
+  for (const frame of frames) {
+    const start = at + 4;
+    const end = at + frame.length;
+    const got = serialization.advanced.decode(read, start, end);
+    assert.ok(same(got, nodeDecode(frame.subarray(4))), String(JSON.stringify(got)).slice(0, 60));
+    at = end;
+  }
+  // A body cut short is refused even when the bytes after it would finish it.
+  const body = ourFrame({ a: 'xyz' }).subarray(4);
+  const padded = Buffer.concat([Buffer.from([1, 2]), body, Buffer.from('zz')]);
+  assert.ok(same(subset.decode(padded, 2, 2 + body.length), { a: 'xyz' }));
+  assert.equal(subset.decode(padded, 2, 2 + body.length - 1), subset.NOT_SUBSET);
+});
+
+test('objects met in one message do not count in the next', () => {
+  const many = Array.from({ length: 60 }, (_, i) => ({ i }));
+  assert.ok(ourFrame(many) !== null);
+  // Only the previous message held these: each is new here.
+  for (const value of [many[0], { again: many[1] }, many]) assert.ok(ourFrame(value) !== null);
+  const twice = { s: 1 };
+  assert.equal(subset.encode({ twice, b: [twice] }), -1);
+  assert.ok(ourFrame(twice) !== null);
+});
+
 class Point { constructor() { this.x = 1; } }
 const shared = { s: 1 };
 const cyclic = { a: 1 };

@@ -15,7 +15,7 @@ mod handles;
 mod handoff;
 mod share;
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::io;
 use std::os::fd::{OwnedFd, RawFd};
@@ -35,7 +35,7 @@ use crate::contract::{
 };
 use crate::reuseport_handle::ReusePortGroup;
 use crate::round_robin_handle::{Accepted, RoundRobinHandle};
-use crate::sys::{EventLoop, JsFunction, Scope, Timer};
+use crate::sys::{EventLoop, JsFunction, Scope, SharedBuffer, Timer};
 use crate::worker::Worker;
 
 /// Json frames of one read go to JS as one string up to this size, else as
@@ -75,6 +75,11 @@ pub(crate) struct Engine {
     event_loop: Option<EventLoop>,
     /// `onEvent(kind, worker, ...)` in lib/process.js; None in unit tests.
     js: Option<JsFunction>,
+    /// JS's Buffer for the advanced frames of a read, and whether a read
+    /// emitted with it is still in JS (a read JS causes meanwhile gets its
+    /// own Buffer).
+    read_buffer: Option<SharedBuffer>,
+    read_buffer_lent: Cell<bool>,
     me: Weak<Engine>,
     state: RefCell<State>,
     watchdog: RefCell<Option<Timer>>,
@@ -90,10 +95,16 @@ pub(crate) struct ConnectionStats {
 }
 
 impl Engine {
-    pub(crate) fn new(event_loop: Option<EventLoop>, js: Option<JsFunction>) -> Rc<Engine> {
+    pub(crate) fn new(
+        event_loop: Option<EventLoop>,
+        js: Option<JsFunction>,
+        read_buffer: Option<SharedBuffer>,
+    ) -> Rc<Engine> {
         Rc::new_cyclic(|me| Engine {
             event_loop,
             js,
+            read_buffer,
+            read_buffer_lent: Cell::new(false),
             me: me.clone(),
             state: RefCell::new(State {
                 share_at: share_at(),
@@ -344,12 +355,19 @@ impl ChannelEvents for Engine {
             .into_iter()
             .flat_map(|(at, fd)| [at as i32, fd_into_raw(fd)])
             .collect();
+        let lend = !json && self.read_buffer.is_some() && !self.read_buffer_lent.replace(true);
         self.emit(EVENT_READ, worker, |s| {
-            let body = match (json, data.len() > ONE_STRING_BYTES) {
-                (true, false) => s.utf8(&data)?,
+            let shared = match &self.read_buffer {
+                Some(shared) if lend => s.fill(shared, &data)?,
+                _ => None,
+            };
+            let body = match (shared, json, data.len() > ONE_STRING_BYTES) {
+                // Advanced frames in JS's Buffer: their length.
+                (Some(length), _, _) => length,
+                (None, true, false) => s.utf8(&data)?,
                 // One string per message: one large string would go to V8's
                 // large-object space, an mmap and a munmap per read.
-                (true, true) => {
+                (None, true, true) => {
                     // memchr: a byte-by-byte split of the lines was 14% of
                     // the primary's CPU in a json 64 KiB echo.
                     let mut lines = Vec::with_capacity(frames);
@@ -360,7 +378,7 @@ impl ChannelEvents for Engine {
                     }
                     s.array(&lines)?
                 }
-                (false, _) => s.buffer(&data)?,
+                (None, false, _) => s.buffer(&data)?,
             };
             let fds = if fds.is_empty() {
                 s.undefined()?
@@ -369,6 +387,9 @@ impl ChannelEvents for Engine {
             };
             Ok(vec![body, fds])
         });
+        if lend {
+            self.read_buffer_lent.set(false);
+        }
     }
 
     fn closed(&self, worker: u32, error: Option<String>) {
@@ -572,7 +593,7 @@ mod tests {
     /// the other worker.
     #[test]
     fn connections_go_round_robin_one_in_flight_per_worker() {
-        let engine = Engine::new(None, None);
+        let engine = Engine::new(None, None, None);
         let (a, b) = two_workers_on_k(&engine);
         engine.add_worker("k", 1);
         engine.add_worker("k", 2);
@@ -612,7 +633,7 @@ mod tests {
     /// connections unanswered; each answer makes room for one more.
     #[test]
     fn a_busy_handle_gives_plain_workers_a_window_of_connections() {
-        let engine = Engine::new(None, None);
+        let engine = Engine::new(None, None, None);
         let (a, b) = two_workers_on_k(&engine);
         let window = {
             let mut st = engine.state.borrow_mut();
@@ -647,7 +668,7 @@ mod tests {
     /// at `flush`, after which the next one goes at once again.
     #[test]
     fn messages_after_the_first_of_a_tick_wait_for_its_end() {
-        let engine = Engine::new(None, None);
+        let engine = Engine::new(None, None, None);
         let peer = engine
             .open_channel(1, Mode::Json, 1 << 20)
             .expect("channel");
@@ -664,7 +685,7 @@ mod tests {
     /// A worker whose channel ends gives back what it did not answer.
     #[test]
     fn a_closed_worker_gives_its_connection_to_another() {
-        let engine = Engine::new(None, None);
+        let engine = Engine::new(None, None, None);
         let a = engine
             .open_channel(1, Mode::Json, 1 << 20)
             .expect("channel 1");
