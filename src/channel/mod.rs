@@ -11,6 +11,7 @@ mod patience;
 pub(crate) mod ring;
 mod ring_reader;
 mod socket_linger;
+mod stretch;
 pub(crate) mod v8;
 pub(crate) mod writer;
 
@@ -272,7 +273,15 @@ impl Channel {
         if self.write_blocked.get() {
             return;
         }
-        let progress = self.writer.borrow_mut().write(self.sock.as_fd());
+        let (progress, wrote) = {
+            let mut writer = self.writer.borrow_mut();
+            let before = writer.written();
+            let progress = writer.write(self.sock.as_fd());
+            (progress, writer.written().wrapping_sub(before))
+        };
+        if wrote > 0 {
+            socket_linger::wrote(wrote);
+        }
         let blocked = progress == Progress::Blocked;
         self.write_blocked.set(blocked);
         if progress == Progress::Close {
@@ -389,7 +398,7 @@ impl Channel {
                 continue;
             }
             if let Some(event_loop) = self.event_loop {
-                socket_linger::read(event_loop);
+                socket_linger::read(event_loop, n);
             }
             if !self.hand_over(received, &*events) {
                 return;

@@ -120,6 +120,8 @@ pub(crate) struct Writer {
     done: bool,
     /// A JS message was written in this tick: the next ones wait for `flush`.
     batching: bool,
+    /// Bytes written so far (wrapping), for what a flush wrote.
+    written: usize,
     pub(crate) notices: Vec<Notice>,
 }
 
@@ -210,6 +212,11 @@ impl Writer {
         }
     }
 
+    /// Bytes written so far; what a `write` wrote is the difference.
+    pub(crate) fn written(&self) -> usize {
+        self.written
+    }
+
     /// The tick is over: the next JS message is written at once again.
     pub(crate) fn end_tick(&mut self) {
         self.batching = false;
@@ -240,6 +247,7 @@ impl Writer {
             };
             match fdpass::send_with_fds(sock, &cur.item.bytes[cur.offset..], &pass) {
                 Ok(n) => {
+                    self.written = self.written.wrapping_add(n);
                     cur.offset += n;
                     if cur.offset < cur.item.bytes.len() {
                         continue;
