@@ -61,6 +61,13 @@ pub(crate) fn recycle(mut data: Vec<u8>) {
     }
 }
 
+/// Whether the primary has more workers than its CPUs serve well (the
+/// fast paths' limit): its socket waits then never stretch, as the CPU a
+/// stretch spins on is one a worker needs.
+pub(crate) fn crowded(yes: bool) {
+    socket_linger::crowded(yes);
+}
+
 /// What the channel reports to its owner, on the JS thread, from a poll
 /// callback (so the owner may call JS; the channel holds no borrow then).
 pub(crate) trait ChannelEvents {

@@ -40,6 +40,11 @@ thread_local! {
     static WAITING: Cell<Option<(Wait, Instant, Instant)>> = const { Cell::new(None) };
 }
 
+/// See `channel::crowded`.
+pub(super) fn crowded(yes: bool) {
+    STRETCH.with(|s| s.crowded(yes));
+}
+
 /// `bytes` went out to a worker's socket.
 pub(super) fn wrote(bytes: usize) {
     STRETCH.with(|s| s.wrote(bytes));

@@ -71,6 +71,14 @@ struct State {
     fast_path_workers: usize,
 }
 
+impl State {
+    /// A worker's channel opened or closed: past `fast_path_workers` the
+    /// channels' waits stay brief (channel::crowded).
+    fn workers_changed(&self) {
+        crate::channel::crowded(self.workers.len() > self.fast_path_workers);
+    }
+}
+
 pub(crate) struct Engine {
     event_loop: Option<EventLoop>,
     /// `onEvent(kind, worker, ...)` in lib/process.js; None in unit tests.
@@ -165,10 +173,9 @@ impl Engine {
             self.channel_events(),
         )
         .map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(nix::libc::EIO)))?;
-        self.state
-            .borrow_mut()
-            .workers
-            .insert(worker, Worker::new(channel));
+        let mut st = self.state.borrow_mut();
+        st.workers.insert(worker, Worker::new(channel));
+        st.workers_changed();
         Ok(theirs)
     }
 
@@ -396,6 +403,7 @@ impl ChannelEvents for Engine {
         {
             let mut st = self.state.borrow_mut();
             let entry = st.workers.remove(&worker);
+            st.workers_changed();
             // It can no longer answer: what it holds goes to the others, and
             // it gets nothing more (JS's removeHandlesForWorker follows).
             let keys: Vec<Rc<str>> = st.handles.keys().cloned().collect();
