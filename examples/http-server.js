@@ -17,6 +17,12 @@ if (cluster.isPrimary) {
   cluster.on('exit', (worker, code, signal) => {
     console.log(`worker ${worker.id} exited (${signal || code})`);
   });
+  // Ctrl-C, and `kill` of the process group, stop the workers as well: one
+  // already gone cannot be asked to disconnect, and the EPIPE of its channel
+  // is no reason to crash.
+  cluster.on('fork', (worker) => worker.on('error', (err) => {
+    if (err.code !== 'EPIPE') throw err;
+  }));
   const stop = () => cluster.disconnect(() => process.exit(0));
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
