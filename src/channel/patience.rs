@@ -31,6 +31,45 @@ const PROBE: Duration = Duration::from_micros(100);
 const PROBE_GAP_MIN: Duration = Duration::from_millis(4);
 const PROBE_GAP_MAX: Duration = Duration::from_secs(1);
 
+/// When a wait that stopped paying is next tried: `PROBE_GAP_MIN` after
+/// the first try, each gap twice the last, up to `PROBE_GAP_MAX`. Patience
+/// and stretch.rs both keep one.
+pub(super) struct Probes {
+    next: Cell<Option<Instant>>,
+    gap: Cell<Duration>,
+}
+
+impl Probes {
+    pub(super) const fn new() -> Probes {
+        Probes {
+            next: Cell::new(None),
+            gap: Cell::new(PROBE_GAP_MIN),
+        }
+    }
+
+    /// Whether one may be tried at `now`.
+    pub(super) fn due(&self, now: Instant) -> bool {
+        self.next.get().is_none_or(|at| now >= at)
+    }
+
+    /// One is tried at `now`: the next may come a gap later.
+    pub(super) fn tried(&self, now: Instant) {
+        let gap = self.gap.get();
+        self.next.set(Some(now + gap));
+        self.gap.set((gap * 2).min(PROBE_GAP_MAX));
+    }
+
+    /// The wait pays again: the next gap is the first.
+    pub(super) fn reset(&self) {
+        self.gap.set(PROBE_GAP_MIN);
+    }
+
+    #[cfg(test)]
+    fn gap(&self) -> Duration {
+        self.gap.get()
+    }
+}
+
 /// One wait: how long, and whether it is a probe.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) struct Wait {
@@ -46,8 +85,7 @@ pub(super) struct Patience {
     /// When the loop last went to sleep, until bytes came.
     slept_at: Cell<Option<Instant>>,
     /// When the primary, no longer waiting, may next probe.
-    next_probe: Cell<Option<Instant>>,
-    probe_gap: Cell<Duration>,
+    probes: Probes,
     /// Whether the primary may run on more than one CPU (asked once).
     cpus_to_spare: Cell<Option<bool>>,
 }
@@ -58,8 +96,7 @@ impl Patience {
             brief,
             empty_waits: Cell::new(0),
             slept_at: Cell::new(None),
-            next_probe: Cell::new(None),
-            probe_gap: Cell::new(PROBE_GAP_MIN),
+            probes: Probes::new(),
             cpus_to_spare: Cell::new(None),
         }
     }
@@ -91,12 +128,10 @@ impl Patience {
                 probing: false,
             });
         }
-        if self.next_probe.get().is_some_and(|at| now < at) {
+        if !self.probes.due(now) {
             return None;
         }
-        let gap = self.probe_gap.get();
-        self.next_probe.set(Some(now + gap));
-        self.probe_gap.set((gap * 2).min(PROBE_GAP_MAX));
+        self.probes.tried(now);
         Some(Wait {
             limit: PROBE,
             probing: true,
@@ -108,7 +143,7 @@ impl Patience {
         if came {
             self.empty_waits.set(0);
             if !wait.probing {
-                self.probe_gap.set(PROBE_GAP_MIN);
+                self.probes.reset();
             }
         } else {
             self.empty_waits.set(self.empty_waits.get() + 1);
@@ -181,7 +216,7 @@ mod tests {
         let mut at = Instant::now();
         let mut gaps = Vec::new();
         for _ in 0..12 {
-            let gap = p.probe_gap.get();
+            let gap = p.probes.gap();
             let wait = p.wait(at);
             assert_eq!(wait.map(|w| w.probing), Some(true));
             p.settle(wait.expect("a probe"), false);
@@ -205,7 +240,7 @@ mod tests {
         assert_eq!((brief.limit, brief.probing), (BRIEF, false));
         // A brief wait that pays makes the next probe come soon again.
         p.settle(brief, true);
-        assert_eq!(p.probe_gap.get(), PROBE_GAP_MIN);
+        assert_eq!(p.probes.gap(), PROBE_GAP_MIN);
     }
 
     #[test]

@@ -10,8 +10,9 @@
 //! A stretch costs its whole length when nothing comes, and saves a sleep
 //! and a wake-up when the bytes it catches come after the brief wait would
 //! have ended. Each miss adds `MISS_DEBT`, each catch takes one off; from
-//! `MAX_DEBT` on, waits stay brief but for a stretch now and then (gaps
-//! from `PROBE_GAP_MIN`, doubling up to `PROBE_GAP_MAX`) until one catches.
+//! `MAX_DEBT` on, waits stay brief but for a stretch now and then (on
+//! patience.rs's schedule of probes: 4 ms, doubling up to 1 s) until one
+//! catches.
 //! Light traffic never makes a heavy turn, nor does a worker that writes
 //! bursts nobody answers. With more workers than the fast paths serve
 //! (primary/mod.rs, `FAST_PATH_WORKERS_PER_CPU`) waits never stretch: the
@@ -23,6 +24,8 @@
 use std::cell::Cell;
 use std::time::{Duration, Instant};
 
+use super::patience::Probes;
+
 /// Bytes read, and as many written, since the loop last slept that make a
 /// turn heavy: batches, not a message now and then.
 const HEAVY_BYTES: usize = 2048;
@@ -32,10 +35,6 @@ pub(super) const LONG: Duration = Duration::from_micros(200);
 /// something takes off one), and the debt from which waits stay brief.
 const MISS_DEBT: u32 = 4;
 const MAX_DEBT: u32 = 8;
-/// The first gap between stretches once they stopped; it doubles after
-/// each that catches nothing.
-const PROBE_GAP_MIN: Duration = Duration::from_millis(4);
-const PROBE_GAP_MAX: Duration = Duration::from_secs(1);
 
 pub(super) struct Stretch {
     /// Bytes read and written since the loop last slept.
@@ -45,8 +44,7 @@ pub(super) struct Stretch {
     /// More workers than the fast paths serve: no stretches.
     crowded: Cell<bool>,
     /// While the debt is too high: when the next stretch may be tried.
-    next_probe: Cell<Option<Instant>>,
-    probe_gap: Cell<Duration>,
+    probes: Probes,
 }
 
 impl Stretch {
@@ -56,8 +54,7 @@ impl Stretch {
             written_bytes: Cell::new(0),
             debt: Cell::new(0),
             crowded: Cell::new(false),
-            next_probe: Cell::new(None),
-            probe_gap: Cell::new(PROBE_GAP_MIN),
+            probes: Probes::new(),
         }
     }
 
@@ -80,8 +77,7 @@ impl Stretch {
     /// How long the wait that starts at `now` lasts: `brief`, or stretched.
     pub(super) fn limit(&self, brief: Duration, now: Instant) -> Duration {
         let heavy = self.read_bytes.get() >= HEAVY_BYTES && self.written_bytes.get() >= HEAVY_BYTES;
-        let allowed =
-            self.debt.get() < MAX_DEBT || self.next_probe.get().is_none_or(|at| now >= at);
+        let allowed = self.debt.get() < MAX_DEBT || self.probes.due(now);
         if heavy && allowed && !self.crowded.get() {
             brief.max(LONG)
         } else {
@@ -107,13 +103,11 @@ impl Stretch {
             let debt = debt + MISS_DEBT;
             self.debt.set(debt.min(MAX_DEBT + MISS_DEBT));
             if debt >= MAX_DEBT {
-                let gap = if debt - MISS_DEBT >= MAX_DEBT {
-                    (self.probe_gap.get() * 2).min(PROBE_GAP_MAX)
-                } else {
-                    PROBE_GAP_MIN
-                };
-                self.probe_gap.set(gap);
-                self.next_probe.set(Some(now + gap));
+                // Stretches just stopped: tried again after the first gap.
+                if debt - MISS_DEBT < MAX_DEBT {
+                    self.probes.reset();
+                }
+                self.probes.tried(now);
             }
         } else if waited > brief {
             // Caught by the stretch: a probe that does is a fresh start.
