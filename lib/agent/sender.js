@@ -223,7 +223,9 @@ function openRing() {
     const length = codec.encodeFrame({ cmd: AGENT.cmd, act: AGENT.ring });
     const hello = Buffer.from(codec.frame.subarray(0, length));
     const doorbell = mode === 'json' ? Buffer.from('\n') : Buffer.alloc(4);
-    ring = new (require('../binding').RingWriter)(fd, hello, doorbell);
+    const binding = require('../binding');
+    ring = new binding.RingWriter(fd, hello, doorbell);
+    require('../serialization').useNative(binding);
   } catch {
     ringFailed = true;
   }
