@@ -5,8 +5,9 @@
 //
 // A run: warm-up (timed), drain, optional gate (the harness attaches strace
 // there), then the measurement, timed (`ms`) or counted (`count`), then
-// drain. The primary snapshots its own threads (bench/proc.js) at the start
-// and end of the measurement, so no pipe to the harness blurs the window.
+// drain. The primary snapshots its own threads and its workers' (bench/proc.js)
+// at the start and end of the measurement, so no pipe to the harness blurs
+// the window.
 // Only the cluster API is used (worker.send, the worker's 'message'), so
 // any module that follows node:cluster's API can be measured.
 const proc = require('./proc');
@@ -20,7 +21,7 @@ function payload(bytes) {
 /**
  * @param {object[]} workers  online cluster workers
  * @param {object} o  { window (in all), bytes, warmupMs, ms | count, gate? }
- * @returns {Promise<object>} { roundTrips, ms, perSec, cs, cpuNs, ... } or { error }
+ * @returns {Promise<object>} { roundTrips, ms, perSec, cs, cpuNs, workerCpuNs, ... } or { error }
  */
 function echoRun(workers, o) {
   return new Promise((resolve) => {
@@ -34,6 +35,7 @@ function echoRun(workers, o) {
     let onDrained = null;
     let t0 = 0n;
     let snap0 = null;
+    let workerSnaps0 = null;
     let result = null;
     let finished = false;
     let stall = null;
@@ -89,6 +91,8 @@ function echoRun(workers, o) {
     function endMeasure() {
       const t1 = process.hrtime.bigint();
       const d = proc.delta(snap0, proc.snapshot(process.pid));
+      // The workers' CPU, to tell a worker-bound rate from a primary-bound one.
+      const workerCpuNs = workers.reduce((sum, w, k) => sum + proc.delta(workerSnaps0[k], proc.snapshot(w.process.pid)).cpuNs, 0);
       const ms = Number(t1 - t0) / 1e6;
       result = {
         roundTrips: measured,
@@ -98,6 +102,7 @@ function echoRun(workers, o) {
         window: perWorker * workers.length,
         cs: d.cs,
         cpuNs: d.cpuNs,
+        workerCpuNs,
         threads: d.threads,
         lostThreads: d.lostThreads,
         byName: d.byName,
@@ -142,6 +147,7 @@ function echoRun(workers, o) {
 
     function measure() {
       phase = 'measure';
+      workerSnaps0 = workers.map((w) => proc.snapshot(w.process.pid));
       snap0 = proc.snapshot(process.pid);
       t0 = process.hrtime.bigint();
       watchStall();

@@ -1,6 +1,7 @@
 'use strict';
 // The figures the bench reports: key -> { title, unit, better, digits, sub }.
-// `sub` rows are the primary's cost per operation of the rate above them.
+// `sub` rows are the cost per operation of the rate above them: the primary's,
+// and for P4 also the worker's.
 
 const HTTP_METRICS = {
   P1: { title: 'P1 new connections/s (Connection: close)', unit: 'conn/s', better: 'higher', digits: 0 },
@@ -37,6 +38,7 @@ for (const v of IPC_VARIANTS) {
   IPC_METRICS[v.key] = { title: `P4 echo round trips/s, ${v.name}, ${v.window} in flight`, unit: 'msg/s', better: 'higher', digits: 0 };
   IPC_METRICS[`${v.key}_cs`] = { title: 'primary context switches per round trip', unit: 'cs', better: 'lower', digits: 3, sub: true };
   IPC_METRICS[`${v.key}_cpu`] = { title: 'primary CPU per round trip', unit: 'µs', better: 'lower', digits: 2, sub: true };
+  IPC_METRICS[`${v.key}_wcpu`] = { title: "the worker's CPU per round trip", unit: 'µs', better: 'lower', digits: 2, sub: true };
 }
 
 // Fork runs unpinned only, once per cluster module like P4.

@@ -2,7 +2,7 @@
 // Markdown tables of a bench result (bench/run.js writes the same data as
 // JSON). Cells show the median of the rounds and, in brackets, the ratio to
 // the baseline column; `!` marks a figure some round of which failed.
-const { HTTP_METRICS, IPC_METRICS, FORK_METRICS, SCALE_METRICS } = require('./metrics');
+const { HTTP_METRICS, IPC_METRICS, FORK_METRICS, SCALE_METRICS, IPC_VARIANTS } = require('./metrics');
 const { fmt, ratio } = require('./stats');
 
 /**
@@ -41,7 +41,7 @@ function table(defs, section, columns, baseline, status) {
 /** Which metrics a problem recorded under `metric` spoils. */
 function spoils(problemMetric, key) {
   if (problemMetric === key) return true;
-  const base = key.replace(/_(cs|cpu)$/, '');
+  const base = key.replace(/_(cs|cpu|wcpu)$/, '');
   if (problemMetric === base) return true;
   // P2 and the RSS under load come from the P1 run, P6 too.
   if (problemMetric === 'P1' && ['P2', 'P2_cs', 'RSS_load', 'P6'].includes(key)) return true;
@@ -73,6 +73,29 @@ function ipcTable(result, pinKey, withFork) {
   const st = statusFor(problems, 'ipc');
   const status = (id, key) => (key === 'P5' ? statusFor(problems, 'fork')(id, key) : st(id, key));
   return table({ ...IPC_METRICS, ...FORK_METRICS }, section, columns, result.groupBaseline, status);
+}
+
+/**
+ * What Node's own worker allows: at its CPU per round trip under
+ * node:cluster, the round trips/s that would keep it busy a whole CPU, as a
+ * multiple of node:cluster's rate. A primary that serves Node's unmodified
+ * worker goes past that only by making the worker's round trip cheaper.
+ */
+function workerLimitLine(result, pinKey) {
+  const ipc = result[pinKey].ipc;
+  const base = result.groupBaseline;
+  const parts = [];
+  for (const v of IPC_VARIANTS) {
+    const rate = ipc.metrics[v.key] && ipc.metrics[v.key][base];
+    const wcpu = ipc.metrics[`${v.key}_wcpu`] && ipc.metrics[`${v.key}_wcpu`][base];
+    if (!rate || !wcpu || !rate.median || !wcpu.median) continue;
+    const limit = 1e6 / wcpu.median;
+    parts.push(`${v.name}, ${v.window} in flight: ${fmt(limit, 0)}/s (${fmt(limit / rate.median, 2)}×)`);
+  }
+  if (parts.length === 0) return null;
+  return "Node's worker at one whole CPU (1 s ÷ its CPU per round trip under node:cluster), and that as a multiple " +
+    `of node:cluster's round trips: ${parts.join('; ')}. ` +
+    'A primary serving Node\'s unmodified worker goes past it only by making the worker\'s round trip cheaper.';
 }
 
 /**
@@ -166,4 +189,4 @@ function noiseLine(metrics) {
     `${noisy.length ? ` (worst: ${worst})` : ''}.`;
 }
 
-module.exports = { httpTable, ipcTable, scaleTable, syscallTable, noiseLine };
+module.exports = { httpTable, ipcTable, workerLimitLine, scaleTable, syscallTable, noiseLine };

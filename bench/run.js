@@ -347,6 +347,7 @@ class Bench {
       runs[variant.key][group.id].push(r.perSec);
       runs[`${variant.key}_cs`][group.id].push(r.cs / r.roundTrips);
       runs[`${variant.key}_cpu`][group.id].push((r.cpuNs / 1e3) / r.roundTrips);
+      runs[`${variant.key}_wcpu`][group.id].push((r.workerCpuNs / 1e3) / r.roundTrips);
       this.noteLostThreads(group, where, r);
       this.details.threads.push({ ...where, contender: group.id, metric: variant.key, operations: r.roundTrips, byName: r.byName });
       return r;
@@ -569,6 +570,8 @@ function print(result) {
       const what = [cfg.phases.includes('ipc') && 'IPC echo with one worker', withFork && 'fork (unpinned)'].filter(Boolean).join(', ');
       lines.push('', `### ${name}: ${what} (per cluster module)`, '', report.ipcTable(result, pin.key, withFork));
       lines.push('', report.noiseLine({ ...(cfg.phases.includes('ipc') ? result[pin.key].ipc.metrics : {}), ...(withFork ? result.fork.metrics : {}) }));
+      const limit = cfg.phases.includes('ipc') && report.workerLimitLine(result, pin.key);
+      if (limit) lines.push('', limit);
       const floor = withFork && result.fork.floor;
       if (floor && floor.median != null) {
         lines.push('', `P5's floor: ${cfg.forkWorkers} bare Node processes (child_process.fork of bench/boot.js, ` +
