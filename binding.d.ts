@@ -165,13 +165,6 @@ export declare class RingWriter {
 export declare function contract(): string
 
 /**
- * Whether `buffer[start..end]` needs no escaping in a json frame (see
- * `framing::json_plain`); false for a range outside the buffer, which
- * leaves the string to `JSON.stringify`.
- */
-export declare function jsonPlain(buffer: Uint8Array, start: number, end: number): boolean
-
-/**
  * One datagram to the Unix socket `path` (`@name`: Linux's abstract
  * namespace), without waiting: systemd's notify protocol (sd_notify(3)),
  * which Node cannot speak. Returns 0, or -errno.

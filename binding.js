@@ -840,6 +840,5 @@ module.exports.Child = nativeBinding.Child
 module.exports.Primary = nativeBinding.Primary
 module.exports.RingWriter = nativeBinding.RingWriter
 module.exports.contract = nativeBinding.contract
-module.exports.jsonPlain = nativeBinding.jsonPlain
 module.exports.notifyDatagram = nativeBinding.notifyDatagram
 module.exports.sendFrame = nativeBinding.sendFrame

@@ -3,8 +3,7 @@
 // frame buffer. It exists for long strings: V8's JSON.stringify escapes a
 // long string a character at a time (about 90 µs for 64 KiB), while a string
 // that needs no escaping (ASCII, no `"`, `\` or control character) is just
-// copied between quotes here: checked by the Rust addon where it is loaded
-// (useNative), else with native searches and a JS loop.
+// copied between quotes here, checked with native searches.
 //
 // The walk follows JSON.stringify: own enumerable string keys in order,
 // toJSON(key) called where there is one, undefined/functions/symbols left
@@ -31,8 +30,6 @@ let words = new Uint32Array(out.buffer, out.byteOffset, out.length >>> 2);
 let at = 0;
 let failed = false;
 const stack = [];
-// The addon's jsonPlain(buffer, start, end), once useNative gives it.
-let nativePlain = null;
 
 function room(n) {
   if (at + n <= out.length) return;
@@ -67,14 +64,6 @@ function hasControl(start, end) {
   return false;
 }
 
-// Whether out[start, end), ASCII, goes into the frame as it is. The JS
-// loop costs about 15 µs for 64 KiB, the addon's check about 2.
-function plain(start, end) {
-  if (nativePlain !== null) return nativePlain(out, start, end);
-  const written = out.subarray(start, end);
-  return written.indexOf(QUOTE) === -1 && written.indexOf(BACKSLASH) === -1 && !hasControl(start, end);
-}
-
 function writeString(s) {
   if (s.length >= LONG) {
     room(s.length * 3 + 2);
@@ -82,7 +71,8 @@ function writeString(s) {
     const n = out.utf8Write(s, start);
     const end = start + n;
     if (n === s.length) {
-      if (plain(start, end)) {
+      const written = out.subarray(start, end);
+      if (written.indexOf(QUOTE) === -1 && written.indexOf(BACKSLASH) === -1 && !hasControl(start, end)) {
         out[at] = QUOTE;
         out[end] = QUOTE;
         at = end + 1;
@@ -177,9 +167,4 @@ function encode(message) {
 }
 encode.frame = null;
 
-/** Check long strings with the addon's jsonPlain (null: with JS again). */
-function useNative(jsonPlain) {
-  nativePlain = typeof jsonPlain === 'function' ? jsonPlain : null;
-}
-
-module.exports = { encode, useNative };
+module.exports = { encode };

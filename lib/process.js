@@ -26,7 +26,6 @@ const readBuffer = Buffer.allocUnsafeSlow(64 * 1024);
 function getEngine() {
   if (engine === null) {
     engine = new binding.Primary(onEvent, readBuffer);
-    serialization.useNative(binding);
     // A message sent right before exit still goes out.
     process.on('exit', flushNow);
   }

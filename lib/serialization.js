@@ -149,9 +149,4 @@ function encodeWithNode(message) {
   return out;
 }
 
-/** Where the Rust addon is loaded anyway, json frames use its checks. */
-function useNative(binding) {
-  jsonSubset.useNative(binding.jsonPlain);
-}
-
-module.exports = { json, advanced, useNative };
+module.exports = { json, advanced };

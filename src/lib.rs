@@ -468,16 +468,6 @@ impl RingWriter {
     }
 }
 
-/// Whether `buffer[start..end]` needs no escaping in a json frame (see
-/// `framing::json_plain`); false for a range outside the buffer, which
-/// leaves the string to `JSON.stringify`.
-#[napi(catch_unwind)]
-pub fn json_plain(buffer: &[u8], start: u32, end: u32) -> bool {
-    buffer
-        .get(start as usize..end as usize)
-        .is_some_and(channel::framing::json_plain)
-}
-
 /// lib/contract.json as this binary was built with it, so JS can tell a
 /// binary built from another version.
 #[napi]

@@ -223,9 +223,7 @@ function openRing() {
     const length = codec.encodeFrame({ cmd: AGENT.cmd, act: AGENT.ring });
     const hello = Buffer.from(codec.frame.subarray(0, length));
     const doorbell = mode === 'json' ? Buffer.from('\n') : Buffer.alloc(4);
-    const binding = require('../binding');
-    ring = new binding.RingWriter(fd, hello, doorbell);
-    require('../serialization').useNative(binding);
+    ring = new (require('../binding').RingWriter)(fd, hello, doorbell);
   } catch {
     ringFailed = true;
   }
