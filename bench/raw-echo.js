@@ -9,11 +9,12 @@
 //   node bench/raw-echo.js [bytes=65536] [window=64] [ms=3000] [warmupMs=1500]
 //
 // Prints one JSON line: round trips/s, and the CPU per round trip of the
-// primary and of the worker. json only (advanced frames would need their
-// length prefix read).
+// primary and of the worker (all threads, read as the bench reads them:
+// bench/proc.js). json only (advanced frames would need their length
+// prefix read).
 const { spawn } = require('node:child_process');
-const fs = require('node:fs');
 const { payload } = require('./echo');
+const proc = require('./proc');
 
 if (process.argv[2] === 'worker') {
   process.on('message', (msg) => process.send(msg));
@@ -56,24 +57,19 @@ function main([bytes = 65536, window = 64, ms = 3000, warmupMs = 1500]) {
     tail = start < data.length ? Buffer.from(data.subarray(start)) : null;
   });
 
-  function workerCpuUs() {
-    const fields = fs.readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 1e6 / 100;
-  }
-
   function measure() {
     const e0 = echoes;
     const t0 = process.hrtime.bigint();
-    const cpu0 = process.cpuUsage();
-    const w0 = workerCpuUs();
+    const primary0 = proc.snapshot(process.pid);
+    const worker0 = proc.snapshot(child.pid);
     setTimeout(() => {
       const n = echoes - e0;
       const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-      const cpu = process.cpuUsage(cpu0);
+      const usPerRoundTrip = (snap) => +(proc.delta(snap, proc.snapshot(snap.pid)).cpuNs / 1e3 / n).toFixed(2);
       console.log(JSON.stringify({
         bytes, window, perSec: Math.round(n / seconds),
-        primaryUsPerRoundTrip: +((cpu.user + cpu.system) / n).toFixed(2),
-        workerUsPerRoundTrip: +((workerCpuUs() - w0) / n).toFixed(2),
+        primaryUsPerRoundTrip: usPerRoundTrip(primary0),
+        workerUsPerRoundTrip: usPerRoundTrip(worker0),
       }));
       child.kill();
       process.exit(0);
