@@ -31,3 +31,26 @@ test('code that wraps process._send and cluster._getServer first still works, as
   assert.deepEqual(port(rust.events), port(node.events));
   assert.equal(rust.events.filter((e) => e.ev === 'message').length, 8);
 });
+
+test('a worker that never stops sending still gets the agent\'s writes once Node\'s queued ones are out', async () => {
+  const r = await run('agent-takeover.js', 'rust', { args: ['flow'] });
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(r.events.filter((e) => e.ev === 'order'), []);
+  const done = r.events.find((e) => e.ev === 'message' && e.message.done);
+  assert.ok(done, r.stdout);
+  // Node's writes were queued when the primary answered; since then every
+  // echo was answered at once, so Node's queue never emptied by itself.
+  assert.equal(done.message.nodeWritesInLast100, 0, r.stderr);
+  assert.deepEqual(r.events.at(-2), { ev: 'flood', received: 400 });
+});
+
+for (const when of ['now', 'tick']) {
+  test(`messages and a socket sent while Node's writes are still queued arrive in order, as under node:cluster (${when})`, async () => {
+    const { node, rust } = await both('agent-takeover.js', { args: ['handle', when] });
+    assert.equal(node.code, 0, node.stderr);
+    assert.equal(rust.code, 0, rust.stderr);
+    assert.deepEqual(rust.events, node.events);
+    assert.deepEqual(rust.events.map((e) => e.tag ?? e.message?.tag ?? e.ev),
+      ['a', 'b', 'socket', 'c', 'd', 'flood', 'exit']);
+  });
+}

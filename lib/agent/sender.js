@@ -14,7 +14,9 @@
 // over only when (1) the primary is rust-cluster's and has said how
 // messages are encoded (`welcome`, in answer to our `hello`; Node deletes
 // NODE_CHANNEL_SERIALIZATION_MODE), and (2) nothing Node wrote is still
-// queued in its handle (each write it made for us has called back). A
+// queued in its handle (each write it made for us has called back); what
+// is sent in between waits here, or Node's queue would never empty in a
+// worker that answers every message it gets. A
 // message with a handle goes through Node, and Node keeps the channel from
 // then on. What the socket does not take at once waits in the addon
 // (ChannelSender), which writes it as the primary reads.
@@ -40,6 +42,16 @@ let mode = null;
 // finishing; 'ours': we write.
 let state = 'node';
 let nodeWritesInFlight = 0;
+// Whether Node's last write left its queue at the backpressure mark.
+let nodeBacklogged = false;
+// While waiting, what was sent since (message, options, callback), in case
+// Node takes the channel back before it is ours. Their frames wait in
+// `batch`: a worker that never stops sending would otherwise keep Node's
+// writes in flight, and the channel Node's, for good.
+let held = [];
+// Our callbacks on Node's writes: Node gives them back when it writes what
+// it queued behind a handle (its _handleQueue), already counted.
+const ownCallbacks = new WeakSet();
 let greeted = false;
 // The tick's messages not yet written, their frames one after the other.
 let batch = null;
@@ -92,26 +104,52 @@ function viaNode(target, message, handle, options, callback) {
   nodeWritesInFlight++;
   const user = typeof callback === 'function' ? callback : null;
   const swallow = options != null && options.swallowErrors;
-  return Reflect.apply(nodeSend, target, [message, handle, options, function written(err) {
+  const written = function written(err) {
     nodeWritesInFlight--;
-    if (state === 'waiting' && nodeWritesInFlight === 0) state = 'ours';
+    if (state === 'waiting' && nodeWritesInFlight === 0) {
+      state = 'ours';
+      held = [];
+      nodeBacklogged = false;
+      flush();
+    }
     if (user !== null) return user(err);
     // Without a callback of its own, Node would have emitted the error.
     if (err && !swallow) target.emit('error', err);
-  }]);
+  };
+  ownCallbacks.add(written);
+  const room = Reflect.apply(nodeSend, target, [message, handle, options, written]);
+  nodeBacklogged = room === false;
+  return room;
+}
+
+// Node keeps the channel after all (a handle, a disconnect) while its
+// writes were finishing: what waited goes through Node, in order.
+function release(target) {
+  const waited = held;
+  held = [];
+  frameCount = 0;
+  frameBytes = 0;
+  callbacks = [];
+  state = 'node';
+  for (let i = 0; i < waited.length; i += 3) viaNode(target, waited[i], undefined, waited[i + 1], waited[i + 2]);
 }
 
 function send(message, handle, options, callback) {
+  if (typeof callback === 'function' && ownCallbacks.has(callback)) {
+    return Reflect.apply(nodeSend, this, [message, handle, options, callback]);
+  }
   if (!greeted && this.connected) {
     // The first message says hello first (a worker that never sends never
     // needs the answer).
     greeted = true;
     viaNode(this, { cmd: AGENT.cmd, act: AGENT.hello }, undefined, { swallowErrors: true }, noop);
   }
-  if (state !== 'ours' || handle || !this.connected) {
+  if (state === 'node' || handle || !this.connected) {
     // A handle goes through Node's own bookkeeping; from then on Node keeps
     // the channel (its handle queue, its ACKs).
-    if (handle && state !== 'node') {
+    if (handle && state === 'waiting') {
+      release(this);
+    } else if (handle && state === 'ours') {
       flush();
       endRing();
       state = 'node';
@@ -139,6 +177,10 @@ function send(message, handle, options, callback) {
   frameBytes += length;
   frameCount++;
   callbacks.push(typeof callback === 'function' ? callback : null, Boolean(options && options.swallowErrors));
+  if (state === 'waiting') {
+    held.push(message, options, callback);
+    return !nodeBacklogged && frameBytes < backpressureBytes;
+  }
   if (!scheduled) {
     // The first of the tick goes now.
     scheduled = true;
@@ -159,7 +201,7 @@ function endTick() {
 }
 
 function flush() {
-  if (frameCount === 0) return;
+  if (frameCount === 0 || state !== 'ours') return;
   // `batch` is reused: what is not written at once is copied by the addon.
   const data = batch.subarray(0, frameBytes);
   // A buffer grown for one big message is not kept.
@@ -329,6 +371,7 @@ function install() {
   // exits.
   const disconnect = process._disconnect;
   process._disconnect = function flushThenDisconnect(...args) {
+    if (state === 'waiting') release(this);
     flush();
     if (sender !== null) sender.closeWhenDrained();
     if (ring !== null) {
@@ -339,7 +382,10 @@ function install() {
     state = 'node';
     return Reflect.apply(disconnect, this, args);
   };
-  process.on('exit', flush);
+  process.on('exit', () => {
+    if (state === 'waiting') release(process);
+    flush();
+  });
 }
 
 module.exports = { install };
