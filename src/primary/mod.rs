@@ -163,7 +163,7 @@ impl Engine {
         max_message: usize,
     ) -> Result<OwnedFd, Errno> {
         let errno = |e: io::Error| Errno::from_raw(e.raw_os_error().unwrap_or(nix::libc::EIO));
-        let (ours, theirs) = crate::channel::fdpass::socket_pair().map_err(errno)?;
+        let (ours, theirs) = crate::channel::fdpass::channel_pair().map_err(errno)?;
         let channel = Channel::open(
             self.event_loop,
             worker,
