@@ -87,6 +87,8 @@ const MAX_GROUP = 16;
 let group = MIN_GROUP;
 let tickMessages = 0;
 const KEEP_BYTES = 1024 * 1024;
+// A frame this large spans Node's reads of the channel (lib/agent/heap.js).
+const LARGE_FRAME_BYTES = 64 * 1024;
 
 function noop() {}
 
@@ -166,6 +168,7 @@ function send(message, handle, options, callback) {
   if (codec === null) codec = require('../serialization')[mode];
   if (batch === null) batch = Buffer.allocUnsafeSlow(64 * 1024);
   const length = codec.encodeFrameInto(message, batch, frameBytes);
+  if (length >= LARGE_FRAME_BYTES) require('./heap').largeMessages();
   if (codec.frame !== batch) {
     if (batch.length < frameBytes + length) {
       const bigger = Buffer.allocUnsafeSlow(2 * (frameBytes + length));
